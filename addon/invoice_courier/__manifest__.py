@@ -1,0 +1,22 @@
+{
+    "name": "Invoice Courier",
+    "summary": "Send invoices by email through Mailjet and track every delivery fact",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "Invoice Courier",
+    "website": "https://github.com/invoice-courier/invoice-courier",
+    "depends": ["account", "account_payment", "portal", "mail"],
+    "data": [
+        "security/courier_security.xml",
+        "security/ir.model.access.csv",
+        "data/mail_template_data.xml",
+        "views/courier_dispatch_views.xml",
+        "views/account_move_views.xml",
+        "views/res_config_settings_views.xml",
+        "wizards/courier_compose_views.xml",
+        "wizards/courier_bulk_send_views.xml",
+    ],
+    "installable": True,
+    "application": False,
+}

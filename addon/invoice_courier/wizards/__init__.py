@@ -1,0 +1,1 @@
+from . import courier_compose, courier_bulk_send
