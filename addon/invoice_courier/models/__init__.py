@@ -1,9 +1,10 @@
-from . import (
-    courier_status,
-    courier_dispatch,
-    courier_recipient,
-    courier_event,
+from . import (  # noqa: F401
     account_move,
+    courier_dispatch,
+    courier_event,
+    courier_recipient,
+    courier_status,
+    courier_time,
     res_company,
     res_config_settings,
 )

@@ -1,0 +1,231 @@
+import uuid
+
+from odoo import SUPERUSER_ID, _, fields, models
+from odoo.exceptions import UserError
+
+from .courier_status import INVOICE_COURIER_STATES, UNDELIVERABLE_STATUSES
+
+COURIER_READERS = "account.group_account_invoice,account.group_account_readonly"
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    courier_state = fields.Selection(
+        INVOICE_COURIER_STATES,
+        string="Email status",
+        default="not_sent",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        help="Where the invoice's email sent through Mailjet stands.",
+    )
+    courier_dispatch_ids = fields.One2many(
+        "courier.dispatch",
+        "move_id",
+        string="Email history",
+        readonly=True,
+        copy=False,
+        groups=COURIER_READERS,
+    )
+    courier_event_ids = fields.One2many(
+        "courier.event",
+        "move_id",
+        string="Email events",
+        readonly=True,
+        copy=False,
+        groups=COURIER_READERS,
+    )
+    courier_viewed_at = fields.Datetime(
+        string="Viewed on",
+        readonly=True,
+        copy=False,
+        help="First time the customer opened the invoice's web document.",
+    )
+
+    def _courier_check_sendable(self):
+        for move in self:
+            if move.state != "posted" or move.move_type not in ("out_invoice", "out_refund"):
+                raise UserError(
+                    _(
+                        "Only posted customer invoices and credit notes can be sent by email; "
+                        "%(move)s is not one.",
+                        move=move.display_name,
+                    )
+                )
+
+    def action_courier_open_compose(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "invoice_courier.action_courier_compose"
+        )
+        action["context"] = {"active_model": "account.move", "active_ids": self.ids}
+        return action
+
+    def _courier_invoice_fields(self):
+        """The invoice fields a Mailjet mapping may use (contract payload `invoice`)."""
+        self.ensure_one()
+        partner = self.partner_id
+        return {
+            "name": self.name,
+            "partner_name": partner.commercial_partner_id.name or partner.name or "",
+            "amount_total": self.amount_total,
+            "amount_residual": self.amount_residual,
+            "currency": self.currency_id.name,
+            "invoice_date": fields.Date.to_string(self.invoice_date) if self.invoice_date else None,
+            "invoice_date_due": (
+                fields.Date.to_string(self.invoice_date_due) if self.invoice_date_due else None
+            ),
+            "move_type": self.move_type,
+            "lang": partner.lang or self.company_id.partner_id.lang or "en_US",
+            "payment_reference": self.payment_reference or self.name,
+        }
+
+    def _courier_ensure_pdf(self):
+        """The invoice PDF, rendered and stored the way Odoo's Send does when missing.
+
+        Odoo stores it as `invoice_pdf_report_file` (so `invoice_pdf_report_id`
+        finds it and Send & Print reuses it). Odoo also flips `is_move_sent`
+        when it makes the PDF; here a PDF is not a send, so that flag is left
+        for the transmitted report.
+        """
+        self.ensure_one()
+        move = self.sudo()
+        if not move.invoice_pdf_report_id:
+            sender = self.env["account.move.send"].sudo()
+            was_sent = move.is_move_sent
+            invoice_data = sender._get_default_sending_settings(move, sending_methods=[])
+            sender._generate_invoice_documents({move: invoice_data})
+            if invoice_data.get("error"):
+                raise UserError(
+                    _(
+                        "The PDF of %(move)s could not be made: %(error)s",
+                        move=move.display_name,
+                        error=invoice_data["error"],
+                    )
+                )
+            if move.is_move_sent != was_sent:
+                move.is_move_sent = was_sent
+        if not move.invoice_pdf_report_id:
+            raise UserError(_("The PDF of %s could not be made.", move.display_name))
+        return move.invoice_pdf_report_id
+
+    def _courier_post_note(self, body):
+        for move in self.sudo():
+            move.message_post(
+                body=body,
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
+                author_id=self.env["res.users"].browse(SUPERUSER_ID).partner_id.id,
+            )
+
+    def _courier_alert_sender(self, user, summary, note):
+        """A to-do on the invoice for whoever asked for the send."""
+        for move in self.sudo():
+            assignee = user if user and user.active and not user.share else move.invoice_user_id
+            move.activity_schedule(
+                "mail.mail_activity_data_todo",
+                summary=summary,
+                note=note,
+                user_id=assignee.id or SUPERUSER_ID,
+            )
+
+    def _courier_latest_dispatch(self):
+        self.ensure_one()
+        return (
+            self.env["courier.dispatch"]
+            .sudo()
+            .search(
+                [("move_id", "=", self.id), ("state", "!=", "cancelled")], order="id desc", limit=1
+            )
+        )
+
+    def _courier_refresh_state(self):
+        """Invoice email status from its latest send, its recipients and any view.
+
+        The latest send's failure or undeliverable addresses come first (the
+        sender must act), then a view by the customer, then the send's progress.
+        """
+        for move in self.sudo():
+            latest = move._courier_latest_dispatch()
+            recipients = latest.recipient_ids
+            if latest.state == "failed":
+                state = "failed"
+            elif (
+                latest.state == "transmitted"
+                and recipients
+                and all(r.status in UNDELIVERABLE_STATUSES for r in recipients)
+            ):
+                state = "bounced"
+            elif move.courier_viewed_at:
+                state = "viewed"
+            elif latest.state in ("queued", "sending"):
+                state = "queued"
+            elif latest.state == "transmitted":
+                state = "sent"
+            else:
+                state = "not_sent"
+            if move.courier_state != state:
+                move.courier_state = state
+
+    def _courier_mark_viewed(self, source, user_agent=None, url=None, event_time=None):
+        """Record that the customer viewed the invoice's web document.
+
+        Called by the portal controller for visitors who are not internal
+        users (the sender's own previews never count).
+        """
+        when = event_time or fields.Datetime.now()
+        vals_list = []
+        for move in self.sudo():
+            dispatch = move._courier_latest_dispatch()
+            vals_list.append(
+                {
+                    # Every visit is its own fact.
+                    "dedupe_key": "%s:viewed:%s:%s" % (source, move.id, uuid.uuid4().hex),
+                    "type": "viewed",
+                    "event_time": when,
+                    "source": source,
+                    "url": url or False,
+                    "user_agent": (user_agent or "")[:1024] or False,
+                    "move_id": move.id,
+                    "dispatch_id": dispatch.id or False,
+                    "company_id": move.company_id.id,
+                }
+            )
+        self.env["courier.event"].sudo().create(vals_list)
+        self._courier_apply_viewed(when)
+        return True
+
+    def _courier_apply_viewed(self, when):
+        for move in self.sudo():
+            if not move.courier_viewed_at:
+                move.courier_viewed_at = when
+                move._courier_post_note(_("Viewed by the customer"))
+            move._courier_refresh_state()
+
+    def _courier_report_undeliverable(self, recipient):
+        """A bounce or block: tell the sender so they resend to a corrected address."""
+        self.ensure_one()
+        status_label = dict(recipient._fields["status"]._description_selection(self.env))[
+            recipient.status
+        ]
+        detail = recipient.error_text or ""
+        self._courier_post_note(
+            _(
+                "The email to %(email)s was not delivered (%(status)s). %(detail)s",
+                email=recipient.email,
+                status=status_label,
+                detail=detail,
+            )
+        )
+        self._courier_alert_sender(
+            recipient.dispatch_id.requested_by_id,
+            _("Invoice email not delivered"),
+            _(
+                "The email to %(email)s was not delivered (%(status)s). "
+                "Correct the address and send the invoice again.",
+                email=recipient.email,
+                status=status_label,
+            ),
+        )
+        self._courier_refresh_state()

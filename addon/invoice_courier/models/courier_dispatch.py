@@ -1,0 +1,382 @@
+import base64
+import logging
+import uuid
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import html2plaintext
+
+from .courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES
+from .courier_time import parse_iso, to_iso
+
+_logger = logging.getLogger(__name__)
+
+# One claim never returns more than this, whatever the daemon asks: a claim
+# holds row locks and builds base64 payloads in one transaction.
+MAX_CLAIM = 200
+DEFAULT_RETRY_SECONDS = 60
+SENDABLE_MOVE_TYPES = ("out_invoice", "out_refund")
+
+
+class CourierDispatch(models.Model):
+    _name = "courier.dispatch"
+    _description = "Invoice email dispatch"
+    _order = "queued_at desc, id desc"
+    _rec_name = "subject"
+
+    move_id = fields.Many2one(
+        "account.move",
+        string="Invoice",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        readonly=True,
+    )
+    company_id = fields.Many2one(
+        related="move_id.company_id", store=True, index=True, readonly=True
+    )
+    partner_id = fields.Many2one(related="move_id.partner_id", string="Customer")
+    state = fields.Selection(
+        DISPATCH_STATES, default="queued", required=True, index=True, readonly=True
+    )
+    subject = fields.Char(required=True)
+    body_html = fields.Html(string="Body", sanitize_style=False)
+    attachment_ids = fields.Many2many(
+        "ir.attachment",
+        "courier_dispatch_ir_attachment_rel",
+        "dispatch_id",
+        "attachment_id",
+        string="Attachments",
+        help="Attachments sent besides the invoice PDF.",
+    )
+    sender_email = fields.Char(readonly=True)
+    sender_name = fields.Char(readonly=True)
+    reply_to = fields.Char(readonly=True)
+    custom_id = fields.Char(
+        string="Custom ID",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        default=lambda self: uuid.uuid4().hex,
+        help="Sent to Mailjet as CustomID: finds this send at Mailjet and in its events.",
+    )
+    web_url = fields.Char(string="Web document URL", readonly=True)
+    lease_owner = fields.Char(readonly=True, copy=False)
+    lease_expires_at = fields.Datetime(readonly=True, copy=False)
+    attempts = fields.Integer(readonly=True, copy=False)
+    next_attempt_at = fields.Datetime(readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    error_code = fields.Char(readonly=True, copy=False)
+    requested_by_id = fields.Many2one(
+        "res.users", string="Requested by", default=lambda self: self.env.user, readonly=True
+    )
+    queued_at = fields.Datetime(readonly=True, copy=False, index=True)
+    transmitted_at = fields.Datetime(readonly=True, copy=False)
+    recipient_ids = fields.One2many("courier.recipient", "dispatch_id", string="Recipients")
+    event_ids = fields.One2many("courier.event", "dispatch_id", string="Events", readonly=True)
+
+    _sql_constraints = [
+        ("custom_id_unique", "unique(custom_id)", "The Custom ID of a dispatch must be unique."),
+    ]
+
+    # ------------------------------------------------------------------ create
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        moves = self.env["account.move"].browse(
+            [vals.get("move_id") for vals in vals_list if vals.get("move_id")]
+        )
+        for move in moves:
+            move._courier_check_sendable()
+        now = fields.Datetime.now()
+        for vals in vals_list:
+            move = self.env["account.move"].browse(vals.get("move_id"))
+            if not move:
+                raise UserError(_("Choose the invoice to send."))
+            company = move.company_id
+            vals.setdefault("custom_id", uuid.uuid4().hex)
+            vals.setdefault("sender_email", self._courier_default_sender_email(company))
+            vals.setdefault("sender_name", company.courier_sender_name or company.name)
+            vals.setdefault("reply_to", vals["sender_email"])
+            vals.setdefault("web_url", move.get_base_url() + move.get_portal_url())
+            vals["state"] = "queued"
+            vals["queued_at"] = now
+            vals.setdefault("requested_by_id", self.env.user.id)
+        dispatches = super().create(vals_list)
+        dispatches.move_id._courier_refresh_state()
+        return dispatches
+
+    @api.model
+    def _courier_default_sender_email(self, company):
+        email = company.courier_sender_email or company.email or self.env.user.email
+        if not email:
+            raise UserError(
+                _(
+                    "Set the sender address of %(company)s in Settings > Invoicing > "
+                    "Invoice Courier (or an email on the company) before sending invoices.",
+                    company=company.name,
+                )
+            )
+        return email
+
+    def _compute_display_name(self):
+        for dispatch in self:
+            dispatch.display_name = "%s - %s" % (
+                dispatch.move_id.display_name or "",
+                dispatch.subject or "",
+            )
+
+    def action_courier_cancel(self):
+        """Withdraw queued sends that the daemon has not claimed yet."""
+        queued = self.filtered(lambda dispatch: dispatch.state == "queued")
+        queued.write({"state": "cancelled", "next_attempt_at": False})
+        for move in queued.move_id:
+            move._courier_refresh_state()
+        return True
+
+    # ---------------------------------------------------------------- contract
+
+    @api.model
+    def _courier_check_daemon(self):
+        """Contract methods are for the Courier daemon (or a system admin) only.
+
+        They then run as superuser: the daemon's own group holds no access
+        right on any model, so its credentials read nothing else.
+        """
+        if not (
+            self.env.su
+            or self.env.user.has_group("invoice_courier.group_courier_daemon")
+            or self.env.user.has_group("base.group_system")
+        ):
+            raise AccessError(_("Only the Courier daemon can call the Invoice Courier contract."))
+
+    @api.model
+    def courier_claim(self, worker_id, limit, lease_seconds):
+        self._courier_check_daemon()
+        limit = max(1, min(int(limit), MAX_CLAIM))
+        lease_seconds = max(1, int(lease_seconds))
+        now = fields.Datetime.now()
+        # Pending ORM writes must reach the table before raw SQL reads it.
+        self.env.flush_all()
+        cr = self.env.cr
+        # SKIP LOCKED: a concurrent claim takes other rows instead of waiting,
+        # so two workers never get the same dispatch.
+        cr.execute(
+            """
+            SELECT id FROM courier_dispatch
+             WHERE (state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= %(now)s))
+                OR (state = 'sending' AND (lease_expires_at IS NULL OR lease_expires_at <= %(now)s))
+             ORDER BY queued_at, id
+             LIMIT %(limit)s
+             FOR UPDATE SKIP LOCKED
+            """,
+            {"now": now, "limit": limit},
+        )
+        ids = [row[0] for row in cr.fetchall()]
+        if not ids:
+            return []
+        cr.execute(
+            """
+            UPDATE courier_dispatch
+               SET state = 'sending', lease_owner = %(owner)s, lease_expires_at = %(expires)s,
+                   attempts = attempts + 1, write_uid = %(uid)s, write_date = %(now)s
+             WHERE id IN %(ids)s
+            """,
+            {
+                "owner": str(worker_id)[:255],
+                "expires": now + timedelta(seconds=lease_seconds),
+                "uid": self.env.uid,
+                "now": now,
+                "ids": tuple(ids),
+            },
+        )
+        self.invalidate_model(
+            ["state", "lease_owner", "lease_expires_at", "attempts", "write_uid", "write_date"]
+        )
+        dispatches = self.sudo().browse(ids)
+        return [dispatch._courier_payload() for dispatch in dispatches]
+
+    def _courier_payload(self):
+        self.ensure_one()
+        move = self.move_id
+        company = self.company_id
+        pdf = move.invoice_pdf_report_id
+        attachments = [self._courier_attachment_data(pdf)] if pdf else []
+        attachments += [
+            self._courier_attachment_data(attachment)
+            for attachment in self.attachment_ids
+            if attachment != pdf
+        ]
+        return {
+            "id": self.id,
+            "custom_id": self.custom_id,
+            "attempts": self.attempts,
+            # An earlier attempt may have reached Mailjet before its report was lost.
+            "check_mailjet_first": self.attempts > 1,
+            "company_id": company.id,
+            "invoice_id": move.id,
+            "sender": {"email": self.sender_email, "name": self.sender_name or ""},
+            "reply_to": self.reply_to or self.sender_email,
+            "recipients": [
+                {"id": recipient.id, "email": recipient.email, "name": recipient.name or ""}
+                for recipient in self.recipient_ids
+            ],
+            "subject": self.subject,
+            "html": self.body_html or "",
+            "text": html2plaintext(self.body_html or ""),
+            "attachments": attachments,
+            "pdf_pending": not pdf,
+            "web_url": self.web_url,
+            "track_opens": company.courier_track_opens,
+            "track_clicks": company.courier_track_clicks,
+            "invoice": move._courier_invoice_fields(),
+        }
+
+    @api.model
+    def _courier_attachment_data(self, attachment):
+        return {
+            "filename": attachment.name,
+            "content_type": attachment.mimetype or "application/octet-stream",
+            "base64": base64.b64encode(attachment.raw or b"").decode("ascii"),
+        }
+
+    @api.model
+    def courier_render_pdf(self, dispatch_id):
+        self._courier_check_daemon()
+        dispatch = self.sudo().browse(int(dispatch_id)).exists()
+        if not dispatch:
+            raise UserError(_("Dispatch %s does not exist.", dispatch_id))
+        if dispatch.state != "sending":
+            raise UserError(
+                _(
+                    "Dispatch %(id)s is %(state)s: only a dispatch being sent gets its PDF.",
+                    id=dispatch.id,
+                    state=dispatch.state,
+                )
+            )
+        pdf = dispatch.move_id._courier_ensure_pdf()
+        return self._courier_attachment_data(pdf)
+
+    @api.model
+    def courier_report(self, results):
+        self._courier_check_daemon()
+        counts = {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 0}
+        for result in results or []:
+            outcome = self._courier_apply_report(result)
+            counts[outcome] += 1
+        return counts
+
+    @api.model
+    def _courier_apply_report(self, result):
+        """Apply one report; returns the count it falls under (ignored when it changes nothing)."""
+        try:
+            dispatch_id = int(result.get("id") or 0)
+        except (TypeError, ValueError):
+            return "ignored"
+        dispatch = self.sudo().browse(dispatch_id).exists()
+        outcome = result.get("outcome")
+        if (
+            not dispatch
+            or dispatch.custom_id != result.get("custom_id")
+            or dispatch.state in DISPATCH_FINAL_STATES
+        ):
+            return "ignored"
+        when = parse_iso(result.get("time"))
+        if outcome == "transmitted":
+            # Accepted whatever the lease says: the email did go out.
+            dispatch._courier_mark_transmitted(result.get("recipients") or [], when)
+            return "transmitted"
+        # A retry or failure only concerns a send in progress; a repeated one
+        # (dispatch already requeued) changes nothing.
+        if dispatch.state != "sending":
+            return "ignored"
+        error = result.get("error") or {}
+        if outcome == "retry":
+            try:
+                delay = max(0, int(result.get("retry_after") or DEFAULT_RETRY_SECONDS))
+            except (TypeError, ValueError):
+                delay = DEFAULT_RETRY_SECONDS
+            dispatch.write(
+                {
+                    "state": "queued",
+                    "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
+                    "last_error": error.get("message") or dispatch.last_error,
+                    "error_code": error.get("code") or dispatch.error_code,
+                    "lease_owner": False,
+                    "lease_expires_at": False,
+                }
+            )
+            return "retry"
+        if outcome == "failed":
+            dispatch._courier_mark_failed(error)
+            return "failed"
+        return "ignored"
+
+    def _courier_mark_transmitted(self, reported_recipients, when):
+        self.ensure_one()
+        by_email = {(item.get("email") or "").strip().lower(): item for item in reported_recipients}
+        events = []
+        for recipient in self.recipient_ids:
+            item = by_email.get((recipient.email or "").strip().lower())
+            if not item:
+                continue
+            message_id = str(item.get("message_id") or "") or False
+            recipient.write(
+                {"message_id": message_id, "message_uuid": item.get("message_uuid") or False}
+            )
+            events.append(
+                {
+                    "dedupe_key": "transmitted:%s"
+                    % (message_id or "%s:%s" % (self.custom_id, recipient.email)),
+                    "type": "transmitted",
+                    "time": to_iso(when),
+                    "source": "daemon",
+                    "message_id": message_id,
+                    "custom_id": self.custom_id,
+                    "email": recipient.email,
+                    "detail": item.get("message_href"),
+                }
+            )
+        self.write(
+            {
+                "state": "transmitted",
+                "transmitted_at": when,
+                "lease_owner": False,
+                "lease_expires_at": False,
+                "next_attempt_at": False,
+            }
+        )
+        self.env["courier.event"].sudo()._courier_store_events(events)
+        move = self.move_id
+        move.is_move_sent = True
+        move._courier_refresh_state()
+        addresses = ", ".join(self.recipient_ids.mapped("email"))
+        move._courier_post_note(_("Sent to %(addresses)s through Mailjet", addresses=addresses))
+
+    def _courier_mark_failed(self, error):
+        self.ensure_one()
+        message = error.get("message") or _("Mailjet refused the email.")
+        self.write(
+            {
+                "state": "failed",
+                "last_error": message,
+                "error_code": error.get("code") or False,
+                "lease_owner": False,
+                "lease_expires_at": False,
+            }
+        )
+        move = self.move_id
+        move._courier_refresh_state()
+        move._courier_post_note(_("Sending by email failed: %(error)s", error=message))
+        move._courier_alert_sender(
+            self.requested_by_id,
+            _("Invoice email failed"),
+            _(
+                "Mailjet did not accept the email (%(code)s): %(error)s. "
+                "Check the recipients and send the invoice again.",
+                code=error.get("code") or "-",
+                error=message,
+            ),
+        )

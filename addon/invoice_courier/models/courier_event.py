@@ -1,0 +1,181 @@
+import json
+import logging
+
+import psycopg2
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .courier_status import EVENT_SOURCES, EVENT_TYPES, UNDELIVERABLE_STATUSES
+from .courier_time import parse_iso
+
+_logger = logging.getLogger(__name__)
+
+EVENT_TYPE_VALUES = {value for value, _label in EVENT_TYPES}
+EVENT_SOURCE_VALUES = {value for value, _label in EVENT_SOURCES}
+
+
+class CourierEvent(models.Model):
+    _name = "courier.event"
+    _description = "Invoice email tracking event"
+    _order = "event_time desc, id desc"
+    _rec_name = "type"
+
+    type = fields.Selection(EVENT_TYPES, required=True, readonly=True, index=True)
+    event_time = fields.Datetime(required=True, readonly=True)
+    source = fields.Selection(EVENT_SOURCES, required=True, readonly=True)
+    url = fields.Char(readonly=True)
+    user_agent = fields.Char(readonly=True)
+    detail = fields.Text(readonly=True)
+    web_document = fields.Boolean(
+        readonly=True, help="A click on the invoice's web-document link (counts as a view)."
+    )
+    payload = fields.Text(readonly=True, help="The provider's raw event, as JSON.")
+    dedupe_key = fields.Char(required=True, readonly=True, index=False)
+    recipient_id = fields.Many2one(
+        "courier.recipient", readonly=True, ondelete="cascade", index=True
+    )
+    dispatch_id = fields.Many2one("courier.dispatch", readonly=True, ondelete="cascade", index=True)
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", readonly=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one("res.company", readonly=True, index=True)
+
+    _sql_constraints = [
+        # Also the index the batch pre-check and the dedup rely on.
+        ("dedupe_key_unique", "unique(dedupe_key)", "A tracking event is stored only once."),
+    ]
+
+    def write(self, vals):
+        # Tracking facts are never overwritten; only the ORM's own cascade
+        # bookkeeping (no vals) may pass.
+        if vals:
+            raise UserError(_("Tracking events cannot be modified."))
+        return super().write(vals)
+
+    # ---------------------------------------------------------------- contract
+
+    @api.model
+    def courier_ingest(self, events):
+        self.env["courier.dispatch"]._courier_check_daemon()
+        stored, duplicate, unmatched = self.sudo()._courier_store_events(events or [])
+        return {"created": len(stored), "duplicate": duplicate, "unmatched": unmatched}
+
+    @api.model
+    def _courier_store_events(self, events):
+        """Store normalized events once each, then apply their effects.
+
+        Returns (created events, duplicate count, unmatched count).
+        """
+        keys = [str(event.get("dedupe_key") or "") for event in events]
+        known = set()
+        if any(keys):
+            self.env.cr.execute(
+                "SELECT dedupe_key FROM courier_event WHERE dedupe_key = ANY(%s)", [list(set(keys))]
+            )
+            known = {row[0] for row in self.env.cr.fetchall()}
+        recipients = self._courier_match_recipients(events)
+        vals_list = []
+        duplicate = unmatched = 0
+        for key, event in zip(keys, events, strict=True):
+            if not key or key in known:
+                duplicate += bool(key)
+                unmatched += not key
+                continue
+            if event.get("type") not in EVENT_TYPE_VALUES:
+                unmatched += 1
+                continue
+            recipient = recipients.get(id(event))
+            if not recipient:
+                unmatched += 1
+                continue
+            known.add(key)
+            vals_list.append(self._courier_event_vals(event, key, recipient))
+        created = self._courier_create_deduplicated(vals_list)
+        duplicate += len(vals_list) - len(created)
+        if created:
+            created._courier_apply_effects()
+        return created, duplicate, unmatched
+
+    @api.model
+    def _courier_match_recipients(self, events):
+        """Recipient of each event (by `id(event)`): by message_id, else custom_id + email."""
+        Recipient = self.env["courier.recipient"]
+        message_ids = {str(e["message_id"]) for e in events if e.get("message_id")}
+        by_message = {}
+        if message_ids:
+            for recipient in Recipient.search([("message_id", "in", list(message_ids))]):
+                by_message[recipient.message_id] = recipient
+        custom_ids = {e["custom_id"] for e in events if e.get("custom_id")}
+        by_address = {}
+        if custom_ids:
+            dispatches = self.env["courier.dispatch"].search(
+                [("custom_id", "in", list(custom_ids))]
+            )
+            for recipient in dispatches.recipient_ids:
+                email = (recipient.email or "").strip().lower()
+                by_address[(recipient.dispatch_id.custom_id, email)] = recipient
+        matched = {}
+        for event in events:
+            recipient = by_message.get(str(event.get("message_id") or ""))
+            if not recipient and event.get("custom_id"):
+                email = (event.get("email") or "").strip().lower()
+                recipient = by_address.get((event["custom_id"], email))
+            if recipient:
+                matched[id(event)] = recipient
+        return matched
+
+    @api.model
+    def _courier_event_vals(self, event, key, recipient):
+        payload = event.get("payload")
+        source = event.get("source")
+        dispatch = recipient.dispatch_id
+        return {
+            "dedupe_key": key,
+            "type": event["type"],
+            "event_time": parse_iso(event.get("time")),
+            "source": source if source in EVENT_SOURCE_VALUES else "daemon",
+            "url": event.get("url") or False,
+            "user_agent": event.get("user_agent") or False,
+            "detail": event.get("detail") or False,
+            "web_document": bool(event.get("web_document")),
+            "payload": json.dumps(payload) if payload is not None else False,
+            "recipient_id": recipient.id,
+            "dispatch_id": dispatch.id,
+            "move_id": dispatch.move_id.id,
+            "company_id": dispatch.company_id.id,
+        }
+
+    @api.model
+    def _courier_create_deduplicated(self, vals_list):
+        """Create events; a key stored meanwhile by a concurrent call is skipped, not an error."""
+        if not vals_list:
+            return self.browse()
+        try:
+            with self.env.cr.savepoint():
+                return self.create(vals_list)
+        except psycopg2.errors.UniqueViolation:
+            _logger.info("Concurrent ingest of the same events: storing them one by one")
+        created = self.browse()
+        for vals in vals_list:
+            try:
+                with self.env.cr.savepoint():
+                    created |= self.create(vals)
+            except psycopg2.errors.UniqueViolation:
+                continue
+        return created
+
+    def _courier_apply_effects(self):
+        recipients = self.recipient_id
+        before = {recipient.id: recipient.status for recipient in recipients}
+        recipients._courier_recompute_status()
+        viewed = self.filtered(lambda e: e.web_document or e.type == "viewed")
+        for move in viewed.move_id:
+            first = min(viewed.filtered(lambda e, m=move: e.move_id == m).mapped("event_time"))
+            move._courier_apply_viewed(first)
+        newly_undeliverable = recipients.filtered(
+            lambda r: (
+                r.status in UNDELIVERABLE_STATUSES and before[r.id] not in UNDELIVERABLE_STATUSES
+            )
+        )
+        for recipient in newly_undeliverable:
+            recipient.move_id._courier_report_undeliverable(recipient)

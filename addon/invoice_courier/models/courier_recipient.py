@@ -1,0 +1,92 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+from .courier_status import (
+    OPEN_TRACKING_STATUSES,
+    RECIPIENT_STATUS_RANK,
+    RECIPIENT_STATUSES,
+    best_status,
+    status_rank,
+)
+from .courier_time import to_iso
+
+MAX_OPEN_TRACKING = 500
+
+
+class CourierRecipient(models.Model):
+    _name = "courier.recipient"
+    _description = "Invoice email recipient"
+    _order = "dispatch_id desc, id"
+    _rec_name = "email"
+
+    dispatch_id = fields.Many2one("courier.dispatch", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(
+        related="dispatch_id.company_id", store=True, index=True, readonly=True
+    )
+    move_id = fields.Many2one(related="dispatch_id.move_id", string="Invoice")
+    partner_id = fields.Many2one("res.partner", string="Contact", ondelete="set null")
+    email = fields.Char(required=True)
+    name = fields.Char()
+    status = fields.Selection(
+        RECIPIENT_STATUSES, default="queued", required=True, readonly=True, index=True
+    )
+    status_time = fields.Datetime(readonly=True)
+    # Mailjet's ids exceed 32 bits: kept as text.
+    message_id = fields.Char(string="Message ID", readonly=True, index=True, copy=False)
+    message_uuid = fields.Char(string="Message UUID", readonly=True, copy=False)
+    error_text = fields.Text(readonly=True)
+    polled_at = fields.Datetime(
+        readonly=True, copy=False, help="Last time the poller asked Mailjet about this email."
+    )
+    event_ids = fields.One2many("courier.event", "recipient_id", string="Events", readonly=True)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("email"):
+                vals["email"] = vals["email"].strip()
+        return super().create(vals_list)
+
+    def _courier_recompute_status(self):
+        """Status = highest-ranked type among the recipient's events (never the last one)."""
+        for recipient in self:
+            events = recipient.event_ids.filtered(lambda e: e.type in RECIPIENT_STATUS_RANK)
+            status = best_status(events.mapped("type"), default="queued")
+            if status == "queued" and recipient.message_id:
+                status = "transmitted"
+            # The time shown is the first time the winning status was seen.
+            times = [e.event_time for e in events if e.type == status and e.event_time]
+            details = [e.detail for e in events if e.type == status and e.detail]
+            vals = {"status": status, "status_time": min(times) if times else recipient.status_time}
+            if status_rank(status) >= RECIPIENT_STATUS_RANK["unsubscribed"] and details:
+                vals["error_text"] = details[0]
+            recipient.write(vals)
+
+    @api.model
+    def courier_open_tracking(self, limit, max_age_days):
+        self.env["courier.dispatch"]._courier_check_daemon()
+        limit = max(1, min(int(limit), MAX_OPEN_TRACKING))
+        since = fields.Datetime.now() - timedelta(days=max(0, float(max_age_days)))
+        recipients = self.sudo().search(
+            [
+                ("status", "in", OPEN_TRACKING_STATUSES),
+                ("message_id", "!=", False),
+                ("dispatch_id.transmitted_at", ">=", since),
+            ],
+            order="polled_at asc nulls first, id",
+            limit=limit,
+        )
+        # Mark them polled so the next call moves on to the others.
+        recipients.write({"polled_at": fields.Datetime.now()})
+        return [
+            {
+                "recipient_id": recipient.id,
+                "message_id": recipient.message_id,
+                "custom_id": recipient.dispatch_id.custom_id,
+                "email": recipient.email,
+                "status": recipient.status,
+                "status_time": to_iso(recipient.status_time),
+            }
+            for recipient in recipients
+        ]

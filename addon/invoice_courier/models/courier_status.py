@@ -1,0 +1,86 @@
+"""Status vocabularies and the recipient status ranking (docs/architecture.md).
+
+Kept in one place so the models, the contract methods and the tests agree on
+the values; the labels are the English source strings translated in i18n/.
+"""
+
+# A recipient's status is the highest-ranked type among its events: events
+# arrive late, twice and out of order, so "last received" would be wrong.
+# Negative outcomes rank above all progress: a bounce or a spam complaint
+# after a delivery is the fact the sender needs to see.
+RECIPIENT_STATUS_RANK = {
+    "queued": 0,
+    "transmitted": 10,
+    "deferred": 15,
+    "delivered": 20,
+    "opened": 30,
+    "clicked": 40,
+    "unsubscribed": 50,
+    "spam": 60,
+    "blocked": 70,
+    "bounced": 80,
+}
+
+RECIPIENT_STATUSES = [
+    ("queued", "Queued"),
+    ("transmitted", "Transmitted"),
+    ("deferred", "Deferred"),
+    ("delivered", "Delivered"),
+    ("opened", "Opened"),
+    ("clicked", "Clicked"),
+    ("unsubscribed", "Unsubscribed"),
+    ("spam", "Spam"),
+    ("blocked", "Blocked"),
+    ("bounced", "Bounce"),
+]
+
+# `viewed` is an invoice-level fact, stored as an event but never a rank.
+EVENT_TYPES = [item for item in RECIPIENT_STATUSES if item[0] != "queued"] + [
+    ("viewed", "Viewed"),
+]
+
+EVENT_SOURCES = [
+    ("mailjet_webhook", "Mailjet webhook"),
+    ("mailjet_poll", "Mailjet poll"),
+    ("portal", "Portal"),
+    ("daemon", "Courier daemon"),
+]
+
+DISPATCH_STATES = [
+    ("queued", "Queued"),
+    ("sending", "Sending"),
+    ("transmitted", "Transmitted"),
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+]
+
+# Dispatch states after which a report changes nothing.
+DISPATCH_FINAL_STATES = ("transmitted", "failed", "cancelled")
+
+INVOICE_COURIER_STATES = [
+    ("not_sent", "Not sent"),
+    ("queued", "Queued"),
+    ("sent", "Sent"),
+    ("viewed", "Viewed"),
+    ("bounced", "Bounced"),
+    ("failed", "Failed"),
+]
+
+# Recipients whose tracking can still change: the poller keeps asking Mailjet.
+OPEN_TRACKING_STATUSES = ("transmitted", "delivered", "opened", "deferred")
+
+# Statuses meaning the address did not receive the email: the sender must act.
+UNDELIVERABLE_STATUSES = ("bounced", "blocked")
+
+
+def status_rank(status):
+    """Rank of a status; unknown or unranked types (viewed) rank below queued."""
+    return RECIPIENT_STATUS_RANK.get(status, -1)
+
+
+def best_status(statuses, default="queued"):
+    """The highest-ranked status among `statuses`, `default` when none ranks."""
+    ranked = [status for status in statuses if status in RECIPIENT_STATUS_RANK]
+    if not ranked:
+        return default
+    return max(ranked, key=status_rank)
