@@ -1,0 +1,190 @@
+"""courierd's configuration: environment variables (prefix COURIER_) over an optional TOML file.
+
+`load_settings` is the only entry point. It turns every validation problem into a
+`ConfigError` whose lines name the key, where the bad value came from (environment
+or file) and what is expected, so `courierd check-config` can print them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "COURIER_"
+CONFIG_FILE_ENV = "COURIER_CONFIG_FILE"
+
+# mailjet-rest refuses any other host (SSRF guard); checking here gives a plain message.
+_MAILJET_HOSTS = {"mailjet.com", "localhost", "127.0.0.1", "::1"}
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(BaseSettings):
+    """Every key of the daemon; see docs/architecture.md "Daemon configuration"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="forbid", case_sensitive=False, validate_default=True
+    )
+
+    odoo_url: str = "http://127.0.0.1:8069"
+    odoo_db: str
+    odoo_login: str
+    odoo_password: SecretStr
+    odoo_timeout: float = Field(60.0, gt=0, le=600)
+    mailjet_api_key: SecretStr
+    mailjet_api_secret: SecretStr
+    mailjet_api_url: str = "https://api.mailjet.com/"
+    mailjet_sandbox_mode: bool = False
+    mailjet_timeout: float = Field(30.0, gt=0, le=300)
+    worker_id: str = Field(default_factory=_default_worker_id, min_length=1)
+    batch_size: int = Field(50, ge=1, le=50)
+    lease_seconds: int = Field(300, ge=30)
+    idle_seconds: float = Field(2.0, gt=0, le=300)
+    pdf_concurrency: int = Field(4, ge=1, le=32)
+    retry_base_seconds: int = Field(30, ge=1)
+    retry_max_seconds: int = Field(3600, ge=1)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8790, ge=1, le=65535)
+    health_max_age_seconds: float = Field(120.0, gt=0)
+    state_dir: Path = Path("/var/lib/courierd")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file's values arrive as init kwargs; listing the environment first
+        # makes it win over the file.
+        return (env_settings, init_settings)
+
+    @field_validator("odoo_url")
+    @classmethod
+    def _check_odoo_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:8069")
+        if parts.path not in {"", "/"}:
+            raise ValueError("must not have a path: Odoo's JSON-RPC lives at the server root")
+        return value
+
+    @field_validator("mailjet_api_url")
+    @classmethod
+    def _check_mailjet_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        allowed = host in _MAILJET_HOSTS or host.endswith(".mailjet.com")
+        if parts.scheme not in {"http", "https"} or not allowed:
+            raise ValueError(
+                "must be https://api.mailjet.com/ or a loopback URL of the sandbox "
+                "(localhost, 127.0.0.1, ::1); mailjet-rest refuses any other host"
+            )
+        return value if value.endswith("/") else value + "/"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; `problems` holds one plain sentence each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def env_name(key: str) -> str:
+    return ENV_PREFIX + key.upper()
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML file's keys, lower-cased (`odoo_url = ...`; `ODOO_URL` works too)."""
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError([f"config file {path} does not exist"]) from exc
+    except OSError as exc:
+        raise ConfigError([f"config file {path} cannot be read: {exc.strerror}"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"config file {path} is not valid TOML: {exc}"]) from exc
+    problems = [
+        f"key {key!r} in config file {path} is a table; courierd expects flat keys"
+        for key, value in data.items()
+        if isinstance(value, dict)
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return {key.lower(): value for key, value in data.items()}
+
+
+def resolve_config_file(cli_value: str | None, environ: Mapping[str, str]) -> Path | None:
+    raw = cli_value or environ.get(CONFIG_FILE_ENV) or None
+    return Path(raw) if raw else None
+
+
+def load_settings(
+    config_file: Path | None, environ: Mapping[str, str] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """Settings plus, per key, where its value came from (default, environment, file path)."""
+    environ = os.environ if environ is None else environ
+    file_values = read_config_file(config_file) if config_file else {}
+    known = set(Settings.model_fields)
+    env_keys = {key for key in known if env_name(key) in environ}
+    try:
+        settings = Settings(**file_values)
+    except ValidationError as exc:
+        raise ConfigError(_describe_errors(exc, config_file, set(file_values), env_keys)) from None
+    origins = {
+        key: "environment"
+        if key in env_keys
+        else (str(config_file) if key in file_values else "default")
+        for key in known
+    }
+    return settings, origins
+
+
+def _describe_errors(
+    exc: ValidationError, config_file: Path | None, file_keys: set[str], env_keys: set[str]
+) -> list[str]:
+    problems = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else "?"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            problems.append(
+                f"unknown key {key!r} in config file {config_file}; "
+                f"see docs/architecture.md for the keys courierd knows"
+            )
+        elif error["type"] == "missing":
+            where = f" or as {key!r} in {config_file}" if config_file else ""
+            problems.append(f"{env_name(key)} is required: set it in the environment{where}")
+        elif key in env_keys:
+            problems.append(f"{env_name(key)} (from the environment) is invalid: {message}")
+        elif key in file_keys:
+            problems.append(f"key {key!r} in config file {config_file} is invalid: {message}")
+        else:
+            problems.append(f"{env_name(key)} is invalid: {message}")
+    return problems
+
+
+def describe(settings: Settings, origins: Mapping[str, str]) -> list[str]:
+    """One line per key, secrets masked, for `courierd check-config`."""
+    lines = []
+    for key in Settings.model_fields:
+        value = getattr(settings, key)
+        shown = "********" if isinstance(value, SecretStr) else str(value)
+        lines.append(f"{env_name(key)} = {shown}  ({origins.get(key, 'default')})")
+    return lines

@@ -1,0 +1,94 @@
+"""Pure: a claimed dispatch (docs/contract.md shape) -> one Mailjet Send API v3.1 message.
+
+`build_message` is the single place that knows the message's shape, so a mapping
+layer (a Mailjet TemplateID with Variables taken from invoice fields) can replace
+it with another function of the same signature.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+SUBJECT_MAX = 255
+MESSAGES_PER_CALL = 50
+ELLIPSIS = "\u2026"
+
+MessageBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
+
+
+def truncate_subject(subject: str) -> str:
+    """Mailjet refuses subjects over 255 characters; cut and mark the cut."""
+    subject = " ".join(subject.split())  # folded header lines and tabs are not wanted here
+    if len(subject) <= SUBJECT_MAX:
+        return subject
+    return subject[: SUBJECT_MAX - 1].rstrip() + ELLIPSIS
+
+
+def _address(email: str, name: str | None) -> dict[str, str]:
+    address = {"Email": email}
+    if name:
+        address["Name"] = name
+    return address
+
+
+def _tracking(flag: Any) -> str:
+    return "enabled" if flag else "disabled"
+
+
+def event_payload(dispatch: Mapping[str, Any]) -> str:
+    """What Mailjet hands back on every event of this message (EventPayload)."""
+    return json.dumps(
+        {"dispatch_id": dispatch["id"], "invoice_id": dispatch.get("invoice_id")},
+        separators=(",", ":"),
+    )
+
+
+def build_message(dispatch: Mapping[str, Any]) -> dict[str, Any]:
+    """The v3.1 message for one dispatch; raises ValueError when it cannot be sent as is."""
+    recipients = dispatch.get("recipients") or []
+    if not recipients:
+        raise ValueError("the dispatch has no recipient")
+    sender = dispatch.get("sender") or {}
+    if not sender.get("email"):
+        raise ValueError("the dispatch has no sender email")
+    if dispatch.get("pdf_pending"):
+        raise ValueError("the invoice PDF has not been rendered")
+
+    message: dict[str, Any] = {
+        "From": _address(sender["email"], sender.get("name")),
+        "To": [_address(r["email"], r.get("name")) for r in recipients],
+        "Subject": truncate_subject(dispatch.get("subject") or ""),
+        "CustomID": dispatch["custom_id"],
+        "EventPayload": event_payload(dispatch),
+        "TrackOpens": _tracking(dispatch.get("track_opens", True)),
+        "TrackClicks": _tracking(dispatch.get("track_clicks", True)),
+    }
+    if dispatch.get("reply_to"):
+        message["ReplyTo"] = {"Email": dispatch["reply_to"]}
+    if dispatch.get("html"):
+        message["HTMLPart"] = dispatch["html"]
+    if dispatch.get("text"):
+        message["TextPart"] = dispatch["text"]
+    attachments = [
+        {
+            "ContentType": a.get("content_type") or "application/octet-stream",
+            "Filename": a["filename"],
+            "Base64Content": a["base64"],
+        }
+        for a in dispatch.get("attachments") or []
+    ]
+    if attachments:
+        message["Attachments"] = attachments
+    return message
+
+
+def build_send_payload(messages: Sequence[Mapping[str, Any]], sandbox_mode: bool) -> dict[str, Any]:
+    """The body of one POST /v3.1/send (at most 50 messages)."""
+    if not 0 < len(messages) <= MESSAGES_PER_CALL:
+        raise ValueError(f"a Send API call carries 1 to {MESSAGES_PER_CALL} messages")
+    payload: dict[str, Any] = {"Messages": list(messages)}
+    if sandbox_mode:
+        payload["SandboxMode"] = True
+    return payload

@@ -1,0 +1,89 @@
+"""Prometheus metrics of the send loop and the loop's health, shared with the HTTP server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """The daemon's metrics in their own registry (several daemons can live in one test)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.sent = Counter(
+            "courier_dispatches_sent",
+            "Dispatches Mailjet accepted (transmitted), including ones found by CustomID",
+            registry=self.registry,
+        )
+        self.failed = Counter(
+            "courier_dispatches_failed",
+            "Dispatches Mailjet refused for good (reported failed)",
+            registry=self.registry,
+        )
+        self.retried = Counter(
+            "courier_dispatches_retried",
+            "Dispatches handed back to Odoo to be tried again later",
+            registry=self.registry,
+        )
+        self.send_errors = Counter(
+            "courier_send_errors",
+            "Mailjet calls that failed as a whole, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.batch_seconds = Histogram(
+            "courier_batch_seconds",
+            "Time from claim to report of one batch",
+            buckets=(0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120),
+            registry=self.registry,
+        )
+        self.queue_lag = Gauge(
+            "courier_queue_lag_seconds",
+            "Age of the oldest dispatch of the last batch when it was sent",
+            registry=self.registry,
+        )
+        self.spool_depth = Gauge(
+            "courier_report_spool_depth",
+            "Results waiting in the local spool for Odoo to acknowledge them",
+            registry=self.registry,
+        )
+
+
+@dataclass
+class HealthSnapshot:
+    last_turn_at: float | None  # time.time() of the last loop turn that completed
+    spool_depth: int
+    healthy: bool
+
+
+class Health:
+    """What /healthz reports: when the loop last turned successfully, and the spool depth."""
+
+    def __init__(self, max_age_seconds: float) -> None:
+        self._max_age = max_age_seconds
+        self._lock = threading.Lock()
+        self._started_at = time.time()
+        self._last_turn_at: float | None = None
+        self._spool_depth = 0
+
+    def turned(self, spool_depth: int) -> None:
+        with self._lock:
+            self._last_turn_at = time.time()
+            self._spool_depth = spool_depth
+
+    def spool(self, depth: int) -> None:
+        with self._lock:
+            self._spool_depth = depth
+
+    def snapshot(self) -> HealthSnapshot:
+        with self._lock:
+            reference = self._last_turn_at or self._started_at
+            return HealthSnapshot(
+                last_turn_at=self._last_turn_at,
+                spool_depth=self._spool_depth,
+                healthy=time.time() - reference <= self._max_age,
+            )

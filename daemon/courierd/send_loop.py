@@ -1,0 +1,398 @@
+"""The send loop: claim queued dispatches in Odoo, send them through Mailjet, report back.
+
+One turn:
+1. report what the spool still holds (results Odoo has not acknowledged);
+2. claim a batch (<= 50);
+3. dispatches with `check_mailjet_first`: look their CustomID up at Mailjet; found ->
+   transmitted with the found MessageIDs, never sent twice;
+4. render the PDFs still pending, in parallel;
+5. send the rest in one Send API call;
+6. spool the results, then report them (the spool entry goes once Odoo acknowledges).
+
+Odoo being down never ends the loop: it waits with a growing delay and tries again.
+A stop request (SIGTERM/SIGINT) lets the turn in flight finish and report, then `run` returns.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from courierd.erp_client import ErpCallError, ErpUnavailable
+from courierd.logs import get_logger
+from courierd.mailjet_client import MailjetCallFailed, SendResponse
+from courierd.messages import MESSAGES_PER_CALL, MessageBuilder, build_message
+from courierd.metrics import Health, Metrics
+from courierd.report_spool import ReportSpool
+from courierd.send_results import (
+    CallFailure,
+    FailureKind,
+    RetryPolicy,
+    failed_result,
+    iso_time,
+    results_for_call_failure,
+    results_from_response,
+    retry_after_seconds,
+    retry_result,
+    transmitted_from_lookup,
+)
+
+log = get_logger(__name__)
+
+SPOOL_FLUSH_CHUNK = 200
+MAX_ERP_BACKOFF_SECONDS = 60.0
+
+
+class Erp(Protocol):
+    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]: ...
+    def report(self, results: list[dict[str, Any]]) -> dict[str, int]: ...
+
+
+class Mailjet(Protocol):
+    api_url: str
+
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> SendResponse: ...
+    def find_by_custom_id(self, custom_id: str) -> list[dict[str, Any]]: ...
+
+
+class Pdfs(Protocol):
+    def render(self, dispatch_ids: Sequence[int]) -> dict[int, dict[str, Any] | Exception]: ...
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    worker_id: str
+    batch_size: int = 50
+    lease_seconds: int = 300
+    idle_seconds: float = 2.0
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _bound(dispatch: Mapping[str, Any]) -> Any:
+    return log.bind(dispatch_id=dispatch["id"], custom_id=dispatch["custom_id"])
+
+
+class SendLoop:
+    def __init__(
+        self,
+        settings: LoopSettings,
+        *,
+        erp: Erp,
+        mailjet: Mailjet,
+        pdfs: Pdfs,
+        spool: ReportSpool,
+        metrics: Metrics,
+        health: Health,
+        on_progress: Callable[[], None] = lambda: None,
+        build: MessageBuilder = build_message,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.erp = erp
+        self.mailjet = mailjet
+        self.pdfs = pdfs
+        self.spool = spool
+        self.metrics = metrics
+        self.health = health
+        self._on_progress = on_progress
+        self._build = build
+        self._jitter = jitter
+        self._clock = clock
+        self.metrics.spool_depth.set(spool.depth())
+
+    # The loop.
+
+    def run(self, stop: threading.Event) -> None:
+        """Turn until `stop` is set; the turn in flight always finishes first."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                claimed = self.turn()
+                failures = 0
+            except ErpUnavailable as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                log.warning(
+                    f"Odoo unreachable, retrying in {delay:.0f}s; {exc.hint}", error=str(exc)
+                )
+                self._on_progress()
+                stop.wait(delay)
+                continue
+            except ErpCallError as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                log.error(
+                    f"Odoo refused a courier call, retrying in {delay:.0f}s; check that the "
+                    "invoice_courier addon is installed and up to date and that "
+                    "COURIER_ODOO_LOGIN is the Courier daemon user",
+                    error=str(exc),
+                )
+                self._on_progress()
+                stop.wait(delay)
+                continue
+            except Exception:
+                failures += 1
+                delay = self._backoff(failures)
+                log.exception(f"unexpected error in the send loop, retrying in {delay:.0f}s")
+                self._on_progress()
+                stop.wait(delay)
+                continue
+            self._on_progress()
+            if claimed == 0:
+                stop.wait(self.settings.idle_seconds)
+        self._final_flush()
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(MAX_ERP_BACKOFF_SECONDS, 2.0 ** min(failures, 6))
+        return max(1.0, ceiling * (0.5 + 0.5 * self._jitter()))
+
+    def _final_flush(self) -> None:
+        try:
+            self.flush_spool()
+        except Exception as exc:
+            log.warning(
+                "stopping with results not yet acknowledged by Odoo; they stay in the spool "
+                "and are reported at the next start",
+                spool_depth=self.spool.depth(),
+                error=str(exc),
+            )
+
+    def turn(self) -> int:
+        """One turn; returns how many dispatches were claimed. Raises when Odoo fails."""
+        self.flush_spool()
+        started = time.monotonic()
+        batch = self.erp.claim(
+            self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
+        )
+        if batch:
+            self._observe_lag(batch)
+            results = self.process(batch)
+            self.record(results)
+            self.metrics.batch_seconds.observe(time.monotonic() - started)
+        self.health.turned(self.spool.depth())
+        return len(batch)
+
+    # Reporting.
+
+    def flush_spool(self) -> int:
+        """Report what the spool holds; returns how many were acknowledged."""
+        acknowledged = 0
+        while pending := self.spool.pending(SPOOL_FLUSH_CHUNK):
+            keys = [key for key, _ in pending]
+            self.erp.report([result for _, result in pending])
+            self.spool.remove(keys)
+            acknowledged += len(keys)
+            self.metrics.spool_depth.set(self.spool.depth())
+            log.info("reported spooled results to Odoo", count=len(keys))
+        return acknowledged
+
+    def record(self, results: list[dict[str, Any]]) -> None:
+        """Spool the results durably, then report them; Odoo down leaves them spooled."""
+        keys = self.spool.add(results)
+        self.metrics.spool_depth.set(self.spool.depth())
+        for result in results:
+            self._count(result)
+        try:
+            self.erp.report(results)
+        except (ErpUnavailable, ErpCallError) as exc:
+            log.warning(
+                "Odoo did not take the report; the results stay spooled and are reported "
+                "on the next turn",
+                dispatch_ids=[r["id"] for r in results],
+                error=str(exc),
+            )
+            return
+        self.spool.remove(keys)
+        self.metrics.spool_depth.set(self.spool.depth())
+
+    def _count(self, result: Mapping[str, Any]) -> None:
+        outcome = result["outcome"]
+        bound = _bound(result)
+        if outcome == "transmitted":
+            self.metrics.sent.inc()
+            bound.info(
+                "transmitted: Mailjet accepted the email",
+                message_ids=[r["message_id"] for r in result["recipients"]],
+            )
+        elif outcome == "failed":
+            self.metrics.failed.inc()
+            bound.warning(
+                "failed: Mailjet refused the email; the sender gets an activity to correct it",
+                error=result["error"],
+            )
+        else:
+            self.metrics.retried.inc()
+            bound.warning(
+                f"will retry in {result['retry_after']}s",
+                error=result["error"],
+            )
+
+    def _observe_lag(self, batch: Sequence[Mapping[str, Any]]) -> None:
+        queued = [t for d in batch if (t := _parse_time(d.get("queued_at")))]
+        lag = (self._clock() - min(queued)).total_seconds() if queued else 0.0
+        self.metrics.queue_lag.set(max(0.0, lag))
+
+    # Processing a batch (never raises for Mailjet trouble: it becomes results).
+
+    def process(self, batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        now = iso_time(self._clock())
+        results: dict[int, dict[str, Any]] = {}
+        to_send: list[Mapping[str, Any]] = []
+        for dispatch in batch:
+            _bound(dispatch).info("claimed", attempts=dispatch.get("attempts"))
+            if dispatch.get("check_mailjet_first"):
+                found = self._look_up(dispatch, now)
+                if found is not None:
+                    results[dispatch["id"]] = found
+                    continue
+            to_send.append(dispatch)
+
+        to_send = self._with_pdfs(to_send, results, now)
+        ready: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        for dispatch in to_send:
+            try:
+                ready.append((dispatch, self._build(dispatch)))
+            except (ValueError, KeyError, TypeError) as exc:
+                results[dispatch["id"]] = failed_result(
+                    dispatch,
+                    code="invalid-dispatch",
+                    message=f"courierd cannot build this email: {exc}",
+                    status=None,
+                    time=now,
+                )
+        for start in range(0, len(ready), MESSAGES_PER_CALL):
+            chunk = ready[start : start + MESSAGES_PER_CALL]
+            for result in self._send(chunk, now):
+                results[result["id"]] = result
+        return [results[d["id"]] for d in batch if d["id"] in results]
+
+    def _retry_after(self, dispatch: Mapping[str, Any], floor: float | None = None) -> int:
+        attempts = int(dispatch.get("attempts") or 1)
+        return retry_after_seconds(attempts, self.settings.retry_policy, self._jitter(), floor)
+
+    def _look_up(self, dispatch: Mapping[str, Any], now: str) -> dict[str, Any] | None:
+        """A result when the dispatch must not be sent now (found, or lookup failed)."""
+        bound = _bound(dispatch)
+        try:
+            found = self.mailjet.find_by_custom_id(dispatch["custom_id"])
+        except MailjetCallFailed as exc:
+            self.metrics.send_errors.labels(kind=exc.failure.kind).inc()
+            bound.warning(
+                "cannot check at Mailjet whether an earlier attempt went out; not sending "
+                "until that is known",
+                error=exc.failure.message,
+            )
+            return retry_result(
+                dispatch,
+                code=f"lookup-{exc.failure.kind}",
+                message=exc.failure.message,
+                status=exc.failure.status,
+                time=now,
+                retry_after=self._retry_after(dispatch, exc.failure.retry_after),
+            )
+        result = transmitted_from_lookup(dispatch, found, time=now, api_url=self.mailjet.api_url)
+        if result is not None:
+            bound.info("an earlier attempt reached Mailjet: reporting it, not sending again")
+        else:
+            bound.info("no earlier attempt reached Mailjet: sending")
+        return result
+
+    def _with_pdfs(
+        self,
+        dispatches: list[Mapping[str, Any]],
+        results: dict[int, dict[str, Any]],
+        now: str,
+    ) -> list[Mapping[str, Any]]:
+        pending = [d["id"] for d in dispatches if d.get("pdf_pending")]
+        if not pending:
+            return dispatches
+        rendered = self.pdfs.render(pending)
+        ready: list[Mapping[str, Any]] = []
+        for dispatch in dispatches:
+            pdf = rendered.get(dispatch["id"])
+            if pdf is None:
+                ready.append(dispatch)
+            elif isinstance(pdf, Exception):
+                _bound(dispatch).warning(
+                    "the invoice PDF could not be rendered; check Odoo's log and wkhtmltopdf",
+                    error=str(pdf),
+                )
+                results[dispatch["id"]] = retry_result(
+                    dispatch,
+                    code="pdf-render",
+                    message=f"Odoo could not render the invoice PDF: {pdf}",
+                    status=None,
+                    time=now,
+                    retry_after=self._retry_after(dispatch),
+                )
+            else:
+                attachments = [*(dispatch.get("attachments") or []), pdf]
+                ready.append({**dispatch, "attachments": attachments, "pdf_pending": False})
+        return ready
+
+    def _send(
+        self, chunk: list[tuple[Mapping[str, Any], dict[str, Any]]], now: str
+    ) -> list[dict[str, Any]]:
+        batch = [dispatch for dispatch, _ in chunk]
+        policy = self.settings.retry_policy
+        try:
+            response = self.mailjet.send([message for _, message in chunk])
+        except MailjetCallFailed as exc:
+            return self._call_failed(batch, exc.failure, now)
+        except Exception as exc:
+            log.exception("unexpected error while sending to Mailjet")
+            failure = CallFailure(FailureKind.BAD_RESPONSE, f"unexpected error: {exc}")
+            return self._call_failed(batch, failure, now)
+        if response.status_code != 200:
+            log.info(
+                "Mailjet refused some messages of the batch; the others went out",
+                status=response.status_code,
+                dispatch_ids=[d["id"] for d in batch],
+            )
+        return results_from_response(
+            batch, response.body, time=now, policy=policy, jitter=self._jitter()
+        )
+
+    def _call_failed(
+        self, batch: list[Mapping[str, Any]], failure: CallFailure, now: str
+    ) -> list[dict[str, Any]]:
+        self.metrics.send_errors.labels(kind=failure.kind).inc()
+        fields = {
+            "dispatch_ids": [d["id"] for d in batch],
+            "custom_ids": [d["custom_id"] for d in batch],
+            "status": failure.status,
+            "error": failure.message,
+        }
+        if failure.kind is FailureKind.AUTH:
+            log.error(
+                "Mailjet refused our credentials; nothing is sent until "
+                "COURIER_MAILJET_API_KEY / COURIER_MAILJET_API_SECRET are fixed",
+                **fields,
+            )
+        elif failure.kind is FailureKind.RATE_LIMITED:
+            log.warning("Mailjet asks us to slow down (429); the batch is retried later", **fields)
+        else:
+            log.warning(
+                f"the Mailjet call failed ({failure.kind}); the batch is retried later and "
+                "checked at Mailjet first so nothing goes out twice",
+                **fields,
+            )
+        return results_for_call_failure(
+            batch, failure, time=now, policy=self.settings.retry_policy, jitter=self._jitter()
+        )

@@ -1,0 +1,86 @@
+import json
+
+import pytest
+from courierd.messages import (
+    MESSAGES_PER_CALL,
+    SUBJECT_MAX,
+    build_message,
+    build_send_payload,
+    truncate_subject,
+)
+
+from tests.daemon.factories import make_dispatch
+
+
+def test_build_message_maps_every_field():
+    message = build_message(make_dispatch(42))
+    assert message == {
+        "From": {"Email": "billing@example.com", "Name": "My Company"},
+        "To": [{"Email": "anna@customer.example", "Name": "Anna"}],
+        "ReplyTo": {"Email": "accounts@example.com"},
+        "Subject": "Invoice INV/2026/00042",
+        "HTMLPart": "<p>Your invoice</p>",
+        "TextPart": "Your invoice",
+        "Attachments": [
+            {"ContentType": "application/pdf", "Filename": "INV.pdf", "Base64Content": "JVBERi0="}
+        ],
+        "CustomID": "cid0042",
+        "EventPayload": message["EventPayload"],
+        "TrackOpens": "enabled",
+        "TrackClicks": "disabled",
+    }
+    assert json.loads(message["EventPayload"]) == {"dispatch_id": 42, "invoice_id": 142}
+
+
+def test_optional_parts_are_left_out_when_empty():
+    dispatch = make_dispatch(
+        reply_to=False,
+        text="",
+        attachments=[],
+        recipients=[{"id": 1, "email": "a@x.example", "name": False}],
+        sender={"email": "s@x.example", "name": ""},
+    )
+    message = build_message(dispatch)
+    assert "ReplyTo" not in message
+    assert "TextPart" not in message
+    assert "Attachments" not in message
+    assert message["To"] == [{"Email": "a@x.example"}]
+    assert message["From"] == {"Email": "s@x.example"}
+
+
+def test_several_recipients_keep_their_order():
+    recipients = [{"id": i, "email": f"r{i}@x.example", "name": f"R{i}"} for i in range(3)]
+    message = build_message(make_dispatch(recipients=recipients))
+    assert [to["Email"] for to in message["To"]] == ["r0@x.example", "r1@x.example", "r2@x.example"]
+
+
+def test_long_subject_is_cut_at_255_with_an_ellipsis():
+    subject = "Facture " + "x" * 400
+    cut = truncate_subject(subject)
+    assert len(cut) == SUBJECT_MAX
+    assert cut.endswith("\u2026")
+    assert cut.startswith("Facture xxx")
+    assert truncate_subject("a" * SUBJECT_MAX) == "a" * SUBJECT_MAX
+
+
+def test_subject_whitespace_is_folded():
+    assert truncate_subject("Invoice\n  INV/1\t") == "Invoice INV/1"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"recipients": []}, {"sender": {"email": ""}}, {"pdf_pending": True}],
+)
+def test_undeliverable_dispatch_raises_value_error(overrides):
+    with pytest.raises(ValueError):
+        build_message(make_dispatch(**overrides))
+
+
+def test_send_payload_sets_sandbox_mode_and_limits_messages():
+    messages = [build_message(make_dispatch(i)) for i in range(2)]
+    assert build_send_payload(messages, sandbox_mode=False) == {"Messages": messages}
+    assert build_send_payload(messages, sandbox_mode=True)["SandboxMode"] is True
+    with pytest.raises(ValueError):
+        build_send_payload(messages * MESSAGES_PER_CALL, sandbox_mode=False)
+    with pytest.raises(ValueError):
+        build_send_payload([], sandbox_mode=False)
