@@ -46,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=0.2,
         help="seconds between acceptance and the sent/bounce/blocked event",
     )
+    parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
+    parser.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
     parser.add_argument(
         "--public-url",
         help="base URL written into tracking links (default: http://HOST:PORT/)",
@@ -56,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; 0 on a clean stop, 2 on bad options."""
     if not args.api_key or not args.api_secret:
         log.error("sandbox_missing_credentials", hint="--api-key/--api-secret or the env vars")
+        return 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        log.error("sandbox_tls_options", hint="--tls-cert and --tls-key go together")
         return 2
     webhook_auth = None
     if args.webhook_user is not None:
@@ -71,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         sent_delay=args.sent_delay,
         public_url=args.public_url,
         webhook_retry_seconds=args.webhook_retry_seconds,
+        tls=(args.tls_cert, args.tls_key) if args.tls_cert else None,
     )
     stop = threading.Event()
 

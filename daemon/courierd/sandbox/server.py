@@ -44,6 +44,7 @@ class SandboxServer:
         sent_delay: float = 0.2,
         public_url: str | None = None,
         webhook_retry_seconds: float = 24 * 3600.0,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         if not api_key or not api_secret:
             raise ValueError("the sandbox needs an API key and secret")
@@ -57,6 +58,9 @@ class SandboxServer:
         self._webhook_auth = webhook_auth
         self._sent_delay = sent_delay
         self._retry = RetryPolicy(window_seconds=webhook_retry_seconds)
+        # (certificate, key) files: serve HTTPS, which is the only transport on
+        # which mailjet-rest mounts its retrying adapter (see docs/sandbox.md).
+        self._tls = (str(tls[0]), str(tls[1])) if tls else None
         self._httpd: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._store: Store | None = None
@@ -73,7 +77,8 @@ class SandboxServer:
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}/"
+        scheme = "https" if self._tls else "http"
+        return f"{scheme}://{host}:{self.port}/"
 
     @property
     def public_url(self) -> str:
@@ -85,7 +90,12 @@ class SandboxServer:
         self._store = Store(self.outbox)
         # Bound first: with port 0 the public URL is only known after binding.
         self._httpd = make_server(
-            self.host, self._port, _placeholder_app, threaded=True, request_handler=_QuietHandler
+            self.host,
+            self._port,
+            _placeholder_app,
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=self._tls,
         )
         self._webhook = WebhookSender(
             self._store, self.stats, self._webhook_url, self._webhook_auth, self._retry
@@ -100,7 +110,10 @@ class SandboxServer:
         )
         self._httpd.app = SandboxApp(sandbox, self.faults, self._api_key, self._api_secret)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="sandbox-http", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() returns promptly
+            name="sandbox-http",
+            daemon=True,
         )
         self._thread.start()
         self._webhook.start()
