@@ -65,7 +65,7 @@ class CourierDispatch(models.Model):
     web_url = fields.Char(string="Web document URL", readonly=True)
     lease_owner = fields.Char(readonly=True, copy=False)
     lease_expires_at = fields.Datetime(readonly=True, copy=False)
-    attempts = fields.Integer(readonly=True, copy=False)
+    attempts = fields.Integer(default=0, readonly=True, copy=False)
     next_attempt_at = fields.Datetime(readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
     error_code = fields.Char(readonly=True, copy=False)
@@ -181,7 +181,7 @@ class CourierDispatch(models.Model):
             """
             UPDATE courier_dispatch
                SET state = 'sending', lease_owner = %(owner)s, lease_expires_at = %(expires)s,
-                   attempts = attempts + 1, write_uid = %(uid)s, write_date = %(now)s
+                   attempts = COALESCE(attempts, 0) + 1, write_uid = %(uid)s, write_date = %(now)s
              WHERE id IN %(ids)s
             """,
             {
