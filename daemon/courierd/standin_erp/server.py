@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Self
 
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
 from courierd.standin_erp.errors import OdooError
 from courierd.standin_erp.rpc import Credentials, RpcCounter, RpcHandler, lookup_route
 from courierd.standin_erp.store import CourierStore
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-from werkzeug.wrappers import Request, Response
 
 FaultMode = Literal["502", "hang", "delay"]
 DownMode = Literal["refuse", "502"]

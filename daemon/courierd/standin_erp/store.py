@@ -4,6 +4,11 @@ Every contract method runs in one ``BEGIN IMMEDIATE`` transaction under a
 process-wide lock: threads of one server are serialised by the lock, and
 several processes sharing a database file by SQLite's write lock, so a claim
 is atomic the way ``FOR UPDATE SKIP LOCKED`` makes it in Odoo.
+
+The rules follow addon/invoice_courier (docs/contract.md): where the contract
+leaves a detail open (clamped limits, unknown event types counted unmatched,
+the invoice state derived from its latest send), the stand-in does what the
+addon does, so a test passing here means the same against real Odoo.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,162 +30,26 @@ from courierd.standin_erp.ranking import (
     EVENT_SOURCES,
     EVENT_TYPES,
     OPEN_STATUSES,
+    STATUS_RANK,
     UNDELIVERABLE_STATUSES,
     top_status,
 )
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS invoice (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL,
-    partner_name TEXT NOT NULL,
-    amount_total REAL NOT NULL,
-    amount_residual REAL NOT NULL,
-    currency TEXT NOT NULL,
-    invoice_date TEXT NOT NULL,
-    invoice_date_due TEXT NOT NULL,
-    move_type TEXT NOT NULL,
-    lang TEXT NOT NULL,
-    payment_reference TEXT NOT NULL,
-    access_token TEXT NOT NULL,
-    pdf_base64 TEXT,
-    courier_state TEXT NOT NULL DEFAULT 'not_sent',
-    is_move_sent INTEGER NOT NULL DEFAULT 0,
-    courier_viewed_at TEXT
-);
-CREATE TABLE IF NOT EXISTS dispatch (
-    id INTEGER PRIMARY KEY,
-    move_id INTEGER NOT NULL REFERENCES invoice(id),
-    company_id INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    body_html TEXT NOT NULL,
-    body_text TEXT NOT NULL,
-    sender_email TEXT NOT NULL,
-    sender_name TEXT NOT NULL,
-    reply_to TEXT NOT NULL,
-    custom_id TEXT NOT NULL UNIQUE,
-    web_url TEXT NOT NULL,
-    track_opens INTEGER NOT NULL,
-    track_clicks INTEGER NOT NULL,
-    lease_owner TEXT,
-    lease_expires_at TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at TEXT,
-    last_error TEXT,
-    error_code TEXT,
-    queued_at TEXT NOT NULL,
-    transmitted_at TEXT
-);
-CREATE INDEX IF NOT EXISTS dispatch_claimable ON dispatch (state, queued_at);
-CREATE TABLE IF NOT EXISTS recipient (
-    id INTEGER PRIMARY KEY,
-    dispatch_id INTEGER NOT NULL REFERENCES dispatch(id),
-    email TEXT NOT NULL,
-    name TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'queued',
-    status_time TEXT,
-    message_id TEXT,
-    message_uuid TEXT,
-    error_text TEXT,
-    last_polled_at TEXT
-);
-CREATE INDEX IF NOT EXISTS recipient_dispatch ON recipient (dispatch_id);
-CREATE INDEX IF NOT EXISTS recipient_message ON recipient (message_id);
-CREATE TABLE IF NOT EXISTS event (
-    id INTEGER PRIMARY KEY,
-    type TEXT NOT NULL,
-    event_time TEXT NOT NULL,
-    source TEXT NOT NULL,
-    url TEXT,
-    user_agent TEXT,
-    detail TEXT,
-    web_document INTEGER NOT NULL DEFAULT 0,
-    payload TEXT,
-    dedupe_key TEXT NOT NULL UNIQUE,
-    recipient_id INTEGER REFERENCES recipient(id),
-    dispatch_id INTEGER NOT NULL REFERENCES dispatch(id),
-    move_id INTEGER NOT NULL REFERENCES invoice(id)
-);
-CREATE INDEX IF NOT EXISTS event_recipient ON event (recipient_id);
-CREATE TABLE IF NOT EXISTS invoice_note (
-    id INTEGER PRIMARY KEY,
-    move_id INTEGER NOT NULL REFERENCES invoice(id),
-    kind TEXT NOT NULL,
-    body TEXT NOT NULL,
-    created_at TEXT NOT NULL
-);
-"""
+from courierd.standin_erp.schema import SCHEMA
+from courierd.standin_erp.values import format_time, minimal_pdf, parse_time, pdf_filename, utc_now
 
 SENDER_EMAIL = "billing@company.example"
 SENDER_NAME = "Stand-in Company"
 DEFAULT_RETRY_AFTER = 60
+MAX_CLAIM = 200
+MAX_OPEN_TRACKING = 500
+FINAL_STATES = ("transmitted", "failed", "cancelled")
 
 
-def utc_now() -> datetime:
-    # Odoo's Datetime fields keep whole seconds; so does the stand-in.
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: Any, field: str) -> datetime:
-    if not isinstance(value, str) or not value:
-        raise ValidationError(f"{field}: expected a UTC ISO-8601 time, got {value!r}")
+def _as_int(value: Any, field: str) -> int:
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValidationError(f"{field}: expected a UTC ISO-8601 time, got {value!r}") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def minimal_pdf(title: str) -> bytes:
-    """A small but well-formed one-page PDF naming the invoice."""
-    text = title.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    stream = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode()
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
-
-
-def pdf_filename(invoice_name: str) -> str:
-    return invoice_name.replace("/", "_") + ".pdf"
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ValidationError(message)
-
-
-def _positive_int(value: Any, field: str) -> int:
-    _require(
-        isinstance(value, int) and not isinstance(value, bool) and value > 0,
-        f"{field}: expected a positive integer, got {value!r}",
-    )
-    return int(value)
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"{field}: expected an integer, got {value!r}") from exc
 
 
 class CourierStore:
@@ -245,14 +114,15 @@ class CourierStore:
         ids: list[int] = []
         with self._transaction() as conn:
             for index in range(count):
-                batch_tag = uuid.uuid4().hex[:10]
+                tag = uuid.uuid4().hex[:10]
                 addresses = (
                     [a.strip() for a in emails[index].split(",") if a.strip()]
                     if emails is not None
-                    else [f"customer-{batch_tag}@customer.example"]
+                    else [f"customer-{tag}@customer.example"]
                 )
-                invoice_id = self._insert_invoice(conn, now, batch_tag, move_type, lang, with_pdf)
+                invoice_id = self._insert_invoice(conn, now, tag, move_type, lang, with_pdf)
                 ids.append(self._insert_dispatch(conn, now, invoice_id, addresses))
+                self._refresh_invoice_state(conn, invoice_id)
         return ids
 
     def _insert_invoice(
@@ -323,9 +193,10 @@ class CourierStore:
     # ---------------------------------------------------------- contract: claim
 
     def claim(self, worker_id: Any, limit: Any, lease_seconds: Any) -> list[dict[str, Any]]:
-        _require(isinstance(worker_id, str) and worker_id != "", "worker_id: a non-empty string")
-        limit = _positive_int(limit, "limit")
-        lease_seconds = _positive_int(lease_seconds, "lease_seconds")
+        if not isinstance(worker_id, str) or not worker_id:
+            raise ValidationError(f"worker_id: expected a non-empty string, got {worker_id!r}")
+        limit = max(1, min(_as_int(limit, "limit"), MAX_CLAIM))
+        lease_seconds = max(1, _as_int(lease_seconds, "lease_seconds"))
         now = utc_now()
         stamp = format_time(now)
         expires = format_time(now + timedelta(seconds=lease_seconds))
@@ -333,7 +204,8 @@ class CourierStore:
             rows = conn.execute(
                 """SELECT id, attempts FROM dispatch
                    WHERE (state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= ?))
-                      OR (state = 'sending' AND lease_expires_at < ?)
+                      OR (state = 'sending'
+                          AND (lease_expires_at IS NULL OR lease_expires_at <= ?))
                    ORDER BY queued_at, id LIMIT ?""",
                 (stamp, stamp, limit),
             ).fetchall()
@@ -343,8 +215,9 @@ class CourierStore:
                     """UPDATE dispatch SET state = 'sending', lease_owner = ?,
                            lease_expires_at = ?, attempts = attempts + 1
                        WHERE id = ?""",
-                    (worker_id, expires, row["id"]),
+                    (worker_id[:255], expires, row["id"]),
                 )
+                # An earlier attempt may have reached Mailjet before its report was lost.
                 claimed.append(self._claim_payload(conn, row["id"], row["attempts"] > 0))
             return claimed
 
@@ -362,17 +235,15 @@ class CourierStore:
             "SELECT id, email, name FROM recipient WHERE dispatch_id = ? ORDER BY id",
             (dispatch_id,),
         ).fetchall()
-        attachments = (
-            [
+        attachments = []
+        if d["pdf_base64"]:
+            attachments.append(
                 {
                     "filename": pdf_filename(d["invoice_name"]),
                     "content_type": "application/pdf",
                     "base64": d["pdf_base64"],
                 }
-            ]
-            if d["pdf_base64"]
-            else []
-        )
+            )
         return {
             "id": d["id"],
             "custom_id": d["custom_id"],
@@ -408,7 +279,7 @@ class CourierStore:
     # ----------------------------------------------------- contract: render_pdf
 
     def render_pdf(self, dispatch_id: Any) -> dict[str, str]:
-        dispatch_id = _positive_int(dispatch_id, "dispatch_id")
+        dispatch_id = _as_int(dispatch_id, "dispatch_id")
         if self.render_seconds:
             time.sleep(self.render_seconds)
         with self._transaction() as conn:
@@ -418,13 +289,11 @@ class CourierStore:
                 (dispatch_id,),
             ).fetchone()
             if row is None:
-                raise UserError(
-                    f"Record does not exist or has been deleted. (courier.dispatch({dispatch_id},))"
-                )
+                raise UserError(f"Dispatch {dispatch_id} does not exist.")
             if row["state"] != "sending":
                 raise UserError(
                     f"Dispatch {dispatch_id} is {row['state']}: "
-                    "its PDF is rendered only while it is being sent."
+                    "only a dispatch being sent gets its PDF."
                 )
             pdf = row["pdf_base64"]
             if not pdf:
@@ -441,193 +310,174 @@ class CourierStore:
     # --------------------------------------------------------- contract: report
 
     def report(self, results: Any) -> dict[str, int]:
-        _require(isinstance(results, list), "results: expected a list")
+        if not isinstance(results, list):
+            raise ValidationError(f"results: expected a list, got {results!r}")
         counts = {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 0}
         with self._transaction() as conn:
             for result in results:
-                _require(isinstance(result, dict), f"results: expected objects, got {result!r}")
-                outcome = result.get("outcome")
-                _require(
-                    outcome in ("transmitted", "retry", "failed"),
-                    f"outcome: transmitted, retry or failed, got {outcome!r}",
-                )
-                applied = self._apply_report(conn, result, outcome)
-                counts[outcome if applied else "ignored"] += 1
+                counts[self._apply_report(conn, result)] += 1
         return counts
 
-    def _apply_report(self, conn: sqlite3.Connection, result: dict[str, Any], outcome: str) -> bool:
-        dispatch_id = result.get("id")
-        row = conn.execute(
-            "SELECT * FROM dispatch WHERE id = ?",
-            (dispatch_id if isinstance(dispatch_id, int) else -1,),
-        ).fetchone()
+    def _apply_report(self, conn: sqlite3.Connection, result: Any) -> str:
+        """Apply one result; returns the count it falls under (ignored: nothing changed)."""
+        if not isinstance(result, dict):
+            return "ignored"
+        try:
+            dispatch_id = int(result.get("id") or 0)
+        except (TypeError, ValueError):
+            return "ignored"
+        row = conn.execute("SELECT * FROM dispatch WHERE id = ?", (dispatch_id,)).fetchone()
         if row is None or row["custom_id"] != result.get("custom_id"):
-            return False
-        if row["state"] in ("transmitted", "failed", "cancelled"):
-            return False
-        moment = parse_time(result["time"], "time") if result.get("time") else utc_now()
+            return "ignored"
+        if row["state"] in FINAL_STATES:
+            return "ignored"
+        outcome = result.get("outcome")
         if outcome == "transmitted":
             # Accepted from any worker, even after the lease ran out: the email did go out.
-            self._report_transmitted(conn, row, result, moment)
-            return True
-        # retry/failed come from the worker sending it; once queued again, a
-        # repeated report must not push next_attempt_at a second time.
-        if row["state"] != "sending":
-            return False
-        error = result.get("error") or {}
-        _require(isinstance(error, dict), "error: expected an object")
-        message = str(error.get("message") or "")
-        code = str(error.get("code") or "") or None
+            self._report_transmitted(conn, row, result.get("recipients") or [], result)
+            return "transmitted"
+        # A retry or failure concerns a send in progress; once requeued, a repeated
+        # report must not push next_attempt_at a second time.
+        if row["state"] != "sending" or outcome not in ("retry", "failed"):
+            return "ignored"
+        error = result.get("error") if isinstance(result.get("error"), dict) else {}
         if outcome == "retry":
             retry_after = result.get("retry_after")
-            seconds = DEFAULT_RETRY_AFTER if retry_after is None else int(retry_after)
+            try:
+                delay = DEFAULT_RETRY_AFTER if retry_after is None else max(0, int(retry_after))
+            except (TypeError, ValueError):
+                delay = DEFAULT_RETRY_AFTER
             conn.execute(
-                """UPDATE dispatch SET state = 'queued', next_attempt_at = ?, last_error = ?,
-                       error_code = ?, lease_owner = NULL, lease_expires_at = NULL
+                """UPDATE dispatch SET state = 'queued', next_attempt_at = ?,
+                       last_error = COALESCE(?, last_error), error_code = COALESCE(?, error_code),
+                       lease_owner = NULL, lease_expires_at = NULL
                    WHERE id = ?""",
                 (
-                    format_time(utc_now() + timedelta(seconds=max(seconds, 0))),
-                    message,
-                    code,
+                    format_time(utc_now() + timedelta(seconds=delay)),
+                    error.get("message") or None,
+                    error.get("code") or None,
                     row["id"],
                 ),
             )
-            return True
+            return "retry"
+        message = error.get("message") or "Mailjet refused the email."
         conn.execute(
             """UPDATE dispatch SET state = 'failed', last_error = ?, error_code = ?,
                    lease_owner = NULL, lease_expires_at = NULL
                WHERE id = ?""",
-            (message, code, row["id"]),
+            (message, error.get("code") or None, row["id"]),
         )
-        conn.execute("UPDATE invoice SET courier_state = 'failed' WHERE id = ?", (row["move_id"],))
+        self._refresh_invoice_state(conn, row["move_id"])
+        self._note(conn, row["move_id"], "note", f"Sending by email failed: {message}")
         self._note(
-            conn, row["move_id"], "activity", f"Sending failed: {code or ''} {message}".strip()
+            conn,
+            row["move_id"],
+            "activity",
+            f"Mailjet did not accept the email ({error.get('code') or '-'}): {message}",
         )
-        return True
+        return "failed"
 
     def _report_transmitted(
-        self, conn: sqlite3.Connection, row: sqlite3.Row, result: dict[str, Any], moment: datetime
+        self, conn: sqlite3.Connection, row: sqlite3.Row, reported: Any, result: dict[str, Any]
     ) -> None:
-        stamp = format_time(moment)
-        reported = result.get("recipients") or []
-        _require(isinstance(reported, list), "recipients: expected a list")
-        by_email = {
-            r["email"].lower(): r
-            for r in conn.execute("SELECT * FROM recipient WHERE dispatch_id = ?", (row["id"],))
-        }
-        for entry in reported:
-            _require(isinstance(entry, dict), "recipients: expected objects")
-            recipient = by_email.get(str(entry.get("email", "")).lower())
-            if recipient is None:
-                continue
-            _require(entry.get("message_id") not in (None, ""), "recipients: message_id required")
-            message_id = str(entry["message_id"])
-            message_uuid = str(entry.get("message_uuid") or "") or None
-            conn.execute(
-                "UPDATE recipient SET message_id = ?, message_uuid = ? WHERE id = ?",
-                (message_id, message_uuid, recipient["id"]),
-            )
-            self._store_event(
-                conn,
-                recipient_id=recipient["id"],
-                dispatch=row,
-                event={
-                    "type": "transmitted",
-                    "source": "daemon",
-                    "dedupe_key": f"transmitted:{message_id}",
-                    "detail": entry.get("message_href"),
-                },
-                moment=moment,
-            )
+        moment = parse_time(result.get("time"))
+        by_email = {}
+        for item in reported if isinstance(reported, list) else []:
+            if isinstance(item, dict):
+                by_email[str(item.get("email") or "").strip().lower()] = item
+        recipients = conn.execute(
+            "SELECT * FROM recipient WHERE dispatch_id = ? ORDER BY id", (row["id"],)
+        ).fetchall()
         conn.execute(
             """UPDATE dispatch SET state = 'transmitted', transmitted_at = ?, lease_owner = NULL,
                    lease_expires_at = NULL, next_attempt_at = NULL
                WHERE id = ?""",
-            (stamp, row["id"]),
+            (format_time(moment), row["id"]),
         )
-        conn.execute(
-            """UPDATE invoice SET is_move_sent = 1,
-                   courier_state = CASE courier_state WHEN 'viewed' THEN 'viewed' ELSE 'sent' END
-               WHERE id = ?""",
-            (row["move_id"],),
-        )
-        addresses = ", ".join(r["email"] for r in by_email.values())
-        self._note(conn, row["move_id"], "note", f"Invoice sent by email to {addresses}")
+        for recipient in recipients:
+            item = by_email.get(recipient["email"].strip().lower())
+            if item is None:
+                continue
+            message_id = str(item.get("message_id") or "") or None
+            conn.execute(
+                "UPDATE recipient SET message_id = ?, message_uuid = ? WHERE id = ?",
+                (message_id, str(item.get("message_uuid") or "") or None, recipient["id"]),
+            )
+            key = message_id or f"{row['custom_id']}:{recipient['email']}"
+            self._store_event(
+                conn,
+                recipient_id=recipient["id"],
+                event={
+                    "type": "transmitted",
+                    "source": "daemon",
+                    "dedupe_key": f"transmitted:{key}",
+                    "detail": item.get("message_href"),
+                    "time": result.get("time"),
+                },
+            )
+        conn.execute("UPDATE invoice SET is_move_sent = 1 WHERE id = ?", (row["move_id"],))
+        self._refresh_invoice_state(conn, row["move_id"])
+        addresses = ", ".join(r["email"] for r in recipients)
+        self._note(conn, row["move_id"], "note", f"Sent to {addresses} through Mailjet")
 
     # --------------------------------------------------------- contract: ingest
 
     def ingest(self, events: Any) -> dict[str, int]:
-        _require(isinstance(events, list), "events: expected a list")
+        if not isinstance(events, list):
+            raise ValidationError(f"events: expected a list, got {events!r}")
         counts = {"created": 0, "duplicate": 0, "unmatched": 0}
         with self._transaction() as conn:
             for event in events:
-                self._validate_event(event)
-                if conn.execute(
-                    "SELECT 1 FROM event WHERE dedupe_key = ?", (event["dedupe_key"],)
-                ).fetchone():
+                if not isinstance(event, dict) or not event.get("dedupe_key"):
+                    counts["unmatched"] += 1
+                    continue
+                if self._known_key(conn, str(event["dedupe_key"])):
                     counts["duplicate"] += 1
                     continue
                 recipient = self._match_recipient(conn, event)
-                if recipient is None:
+                if event.get("type") not in EVENT_TYPES or recipient is None:
                     counts["unmatched"] += 1
                     continue
-                dispatch = conn.execute(
-                    "SELECT * FROM dispatch WHERE id = ?", (recipient["dispatch_id"],)
-                ).fetchone()
-                self._store_event(
-                    conn,
-                    recipient_id=recipient["id"],
-                    dispatch=dispatch,
-                    event=event,
-                    moment=parse_time(event["time"], "time"),
-                )
+                self._store_event(conn, recipient_id=recipient["id"], event=event)
                 counts["created"] += 1
         return counts
 
     @staticmethod
-    def _validate_event(event: Any) -> None:
-        _require(isinstance(event, dict), f"events: expected objects, got {event!r}")
-        _require(
-            isinstance(event.get("dedupe_key"), str) and event["dedupe_key"] != "",
-            "dedupe_key: a non-empty string",
-        )
-        _require(
-            event.get("type") in EVENT_TYPES, f"type: unknown event type {event.get('type')!r}"
-        )
-        _require(
-            event.get("source") in EVENT_SOURCES,
-            f"source: unknown event source {event.get('source')!r}",
+    def _known_key(conn: sqlite3.Connection, key: str) -> bool:
+        return (
+            conn.execute("SELECT 1 FROM event WHERE dedupe_key = ?", (key,)).fetchone() is not None
         )
 
     @staticmethod
     def _match_recipient(conn: sqlite3.Connection, event: dict[str, Any]) -> sqlite3.Row | None:
-        if event.get("message_id") not in (None, ""):
+        """By message_id, else by custom_id + email (docs/contract.md)."""
+        if event.get("message_id"):
             row = conn.execute(
                 "SELECT * FROM recipient WHERE message_id = ?", (str(event["message_id"]),)
             ).fetchone()
             if row is not None:
                 return row
-        if event.get("custom_id") and event.get("email"):
+        if event.get("custom_id"):
             return conn.execute(
                 """SELECT r.* FROM recipient r JOIN dispatch d ON d.id = r.dispatch_id
-                   WHERE d.custom_id = ? AND lower(r.email) = lower(?)""",
-                (event["custom_id"], event["email"]),
+                   WHERE d.custom_id = ? AND lower(trim(r.email)) = ?""",
+                (event["custom_id"], str(event.get("email") or "").strip().lower()),
             ).fetchone()
         return None
 
     def _store_event(
-        self,
-        conn: sqlite3.Connection,
-        *,
-        recipient_id: int,
-        dispatch: sqlite3.Row,
-        event: dict[str, Any],
-        moment: datetime,
+        self, conn: sqlite3.Connection, *, recipient_id: int, event: dict[str, Any]
     ) -> None:
-        if conn.execute(
-            "SELECT 1 FROM event WHERE dedupe_key = ?", (event["dedupe_key"],)
-        ).fetchone():
+        """Store one event (once per dedupe key) and apply its effects."""
+        key = str(event["dedupe_key"])
+        if self._known_key(conn, key):
             return
+        place = conn.execute(
+            """SELECT r.status, r.dispatch_id, d.move_id FROM recipient r
+               JOIN dispatch d ON d.id = r.dispatch_id WHERE r.id = ?""",
+            (recipient_id,),
+        ).fetchone()
+        moment = parse_time(event.get("time"))
         payload = event.get("payload")
         conn.execute(
             """INSERT INTO event (type, event_time, source, url, user_agent, detail, web_document,
@@ -636,72 +486,128 @@ class CourierStore:
             (
                 event["type"],
                 format_time(moment),
-                event["source"],
-                event.get("url"),
-                event.get("user_agent"),
-                None if event.get("detail") is None else str(event["detail"]),
+                event.get("source") if event.get("source") in EVENT_SOURCES else "daemon",
+                event.get("url") or None,
+                event.get("user_agent") or None,
+                str(event["detail"]) if event.get("detail") else None,
                 1 if event.get("web_document") else 0,
-                None if payload is None else _json_text(payload),
-                event["dedupe_key"],
+                None if payload is None else json.dumps(payload),
+                key,
                 recipient_id,
-                dispatch["id"],
-                dispatch["move_id"],
+                place["dispatch_id"],
+                place["move_id"],
             ),
         )
-        self._rank_recipient(conn, recipient_id)
+        status = self._rank_recipient(conn, recipient_id)
         if event.get("web_document") or event["type"] == "viewed":
-            conn.execute(
-                """UPDATE invoice SET courier_state = 'viewed',
-                       courier_viewed_at = MIN(COALESCE(courier_viewed_at, ?), ?)
-                   WHERE id = ?""",
-                (format_time(moment), format_time(moment), dispatch["move_id"]),
-            )
-        if event["type"] in UNDELIVERABLE_STATUSES:
-            self._mark_bounced_if_nobody_reached(conn, dispatch)
+            self._apply_viewed(conn, place["move_id"], moment)
+        if status in UNDELIVERABLE_STATUSES and place["status"] not in UNDELIVERABLE_STATUSES:
+            self._report_undeliverable(conn, place["move_id"], recipient_id)
 
     @staticmethod
-    def _rank_recipient(conn: sqlite3.Connection, recipient_id: int) -> None:
+    def _rank_recipient(conn: sqlite3.Connection, recipient_id: int) -> str:
+        """Status = highest-ranked type among the events, never simply the last one."""
+        recipient = conn.execute(
+            "SELECT message_id, status_time, error_text FROM recipient WHERE id = ?",
+            (recipient_id,),
+        ).fetchone()
         events = conn.execute(
-            """SELECT type, event_time, detail FROM event
-               WHERE recipient_id = ? ORDER BY event_time, id""",
+            "SELECT type, event_time, detail FROM event WHERE recipient_id = ? ORDER BY id",
             (recipient_id,),
         ).fetchall()
         status = top_status([e["type"] for e in events])
-        first = next((e for e in events if e["type"] == status), None)
-        error_text = (
-            first["detail"] if first is not None and status in UNDELIVERABLE_STATUSES else None
-        )
+        if status == "queued" and recipient["message_id"]:
+            status = "transmitted"
+        # The time shown is the first time the winning status was seen.
+        winning = [e for e in events if e["type"] == status]
+        times = [e["event_time"] for e in winning]
+        details = [e["detail"] for e in winning if e["detail"]]
+        error_text = recipient["error_text"]
+        if STATUS_RANK[status] >= STATUS_RANK["unsubscribed"] and details:
+            error_text = details[0]
         conn.execute(
             "UPDATE recipient SET status = ?, status_time = ?, error_text = ? WHERE id = ?",
-            (status, first["event_time"] if first is not None else None, error_text, recipient_id),
+            (status, min(times) if times else recipient["status_time"], error_text, recipient_id),
         )
+        return status
 
-    def _mark_bounced_if_nobody_reached(
-        self, conn: sqlite3.Connection, dispatch: sqlite3.Row
-    ) -> None:
-        statuses = {
-            r["status"]
-            for r in conn.execute(
-                "SELECT status FROM recipient WHERE dispatch_id = ?", (dispatch["id"],)
-            )
-        }
-        if not statuses <= UNDELIVERABLE_STATUSES:
-            return
+    def _apply_viewed(self, conn: sqlite3.Connection, move_id: int, moment: datetime) -> None:
         changed = conn.execute(
-            """UPDATE invoice SET courier_state = 'bounced'
-               WHERE id = ? AND courier_state NOT IN ('bounced', 'viewed')""",
-            (dispatch["move_id"],),
+            "UPDATE invoice SET courier_viewed_at = ? WHERE id = ? AND courier_viewed_at IS NULL",
+            (format_time(moment), move_id),
         ).rowcount
         if changed:
-            self._note(
-                conn, dispatch["move_id"], "activity", "The invoice email bounced: send it again"
-            )
+            self._note(conn, move_id, "note", "Viewed by the customer")
+        self._refresh_invoice_state(conn, move_id)
+
+    def _report_undeliverable(
+        self, conn: sqlite3.Connection, move_id: int, recipient_id: int
+    ) -> None:
+        """A bounce or block: tell the sender so they resend to a corrected address."""
+        recipient = conn.execute(
+            "SELECT email, status FROM recipient WHERE id = ?", (recipient_id,)
+        ).fetchone()
+        self._note(
+            conn,
+            move_id,
+            "activity",
+            f"The email to {recipient['email']} was not delivered ({recipient['status']}). "
+            "Correct the address and send the invoice again.",
+        )
+        self._refresh_invoice_state(conn, move_id)
+
+    @staticmethod
+    def _refresh_invoice_state(conn: sqlite3.Connection, move_id: int) -> None:
+        """The invoice's courier_state from its latest send, its recipients and any view.
+
+        The latest send's failure or undeliverable addresses come first (the
+        sender must act), then a view by the customer, then the send's progress.
+        """
+        invoice = conn.execute(
+            "SELECT courier_viewed_at FROM invoice WHERE id = ?", (move_id,)
+        ).fetchone()
+        latest = conn.execute(
+            """SELECT id, state FROM dispatch WHERE move_id = ? AND state != 'cancelled'
+               ORDER BY id DESC LIMIT 1""",
+            (move_id,),
+        ).fetchone()
+        statuses = (
+            [
+                r["status"]
+                for r in conn.execute(
+                    "SELECT status FROM recipient WHERE dispatch_id = ?", (latest["id"],)
+                )
+            ]
+            if latest is not None
+            else []
+        )
+        latest_state = latest["state"] if latest is not None else None
+        if latest_state == "failed":
+            state = "failed"
+        elif (
+            latest_state == "transmitted"
+            and statuses
+            and all(s in UNDELIVERABLE_STATUSES for s in statuses)
+        ):
+            state = "bounced"
+        elif invoice["courier_viewed_at"]:
+            state = "viewed"
+        elif latest_state in ("queued", "sending"):
+            state = "queued"
+        elif latest_state == "transmitted":
+            state = "sent"
+        else:
+            state = "not_sent"
+        conn.execute("UPDATE invoice SET courier_state = ? WHERE id = ?", (state, move_id))
 
     # ---------------------------------------------------- contract: open tracking
 
     def open_tracking(self, limit: Any, max_age_days: Any) -> list[dict[str, Any]]:
-        limit = _positive_int(limit, "limit")
-        max_age_days = _positive_int(max_age_days, "max_age_days")
+        limit = max(1, min(_as_int(limit, "limit"), MAX_OPEN_TRACKING))
+        try:
+            max_age = max(0.0, float(max_age_days))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"max_age_days: expected a number, got {max_age_days!r}") from exc
         now = utc_now()
         placeholders = ",".join("?" * len(OPEN_STATUSES))
         with self._transaction() as conn:
@@ -711,11 +617,12 @@ class CourierStore:
                     FROM recipient r JOIN dispatch d ON d.id = r.dispatch_id
                     WHERE r.status IN ({placeholders}) AND r.message_id IS NOT NULL
                       AND d.transmitted_at >= ?
-                    ORDER BY COALESCE(r.last_polled_at, ''), r.id LIMIT ?""",
-                (*OPEN_STATUSES, format_time(now - timedelta(days=max_age_days)), limit),
+                    ORDER BY r.polled_at IS NOT NULL, r.polled_at, r.id LIMIT ?""",
+                (*OPEN_STATUSES, format_time(now - timedelta(days=max_age)), limit),
             ).fetchall()
+            # Marked polled so the next call moves on to the others.
             conn.executemany(
-                "UPDATE recipient SET last_polled_at = ? WHERE id = ?",
+                "UPDATE recipient SET polled_at = ? WHERE id = ?",
                 [(format_time(now), r["recipient_id"]) for r in rows],
             )
             return [dict(r) for r in rows]
@@ -723,38 +630,37 @@ class CourierStore:
     # ------------------------------------------------------------- test helpers
 
     def dispatches(self, ids: list[int]) -> list[dict[str, Any]]:
+        """Dispatch state as the ErpBackend protocol of the tests reads it."""
         with self._lock:
-            out = []
-            for dispatch_id in ids:
-                d = self._conn.execute(
-                    """SELECT d.*, i.courier_state AS invoice_state, i.is_move_sent
-                       FROM dispatch d JOIN invoice i ON i.id = d.move_id WHERE d.id = ?""",
-                    (dispatch_id,),
-                ).fetchone()
-                if d is None:
-                    raise KeyError(dispatch_id)
-                recipients = self._conn.execute(
-                    """SELECT email, status, status_time, message_id, message_uuid, error_text
-                       FROM recipient WHERE dispatch_id = ? ORDER BY id""",
-                    (dispatch_id,),
-                ).fetchall()
-                out.append(
-                    {
-                        "id": d["id"],
-                        "custom_id": d["custom_id"],
-                        "invoice_id": d["move_id"],
-                        "state": d["state"],
-                        "attempts": d["attempts"],
-                        "last_error": d["last_error"],
-                        "error_code": d["error_code"],
-                        "lease_owner": d["lease_owner"],
-                        "next_attempt_at": d["next_attempt_at"],
-                        "invoice_state": d["invoice_state"],
-                        "is_move_sent": bool(d["is_move_sent"]),
-                        "recipients": [dict(r) for r in recipients],
-                    }
-                )
-            return out
+            return [self._dispatch_state(dispatch_id) for dispatch_id in ids]
+
+    def _dispatch_state(self, dispatch_id: int) -> dict[str, Any]:
+        d = self._conn.execute(
+            """SELECT d.*, i.courier_state AS invoice_state, i.is_move_sent
+               FROM dispatch d JOIN invoice i ON i.id = d.move_id WHERE d.id = ?""",
+            (dispatch_id,),
+        ).fetchone()
+        if d is None:
+            raise KeyError(dispatch_id)
+        recipients = self._conn.execute(
+            """SELECT email, status, status_time, message_id, message_uuid, error_text
+               FROM recipient WHERE dispatch_id = ? ORDER BY id""",
+            (dispatch_id,),
+        ).fetchall()
+        return {
+            "id": d["id"],
+            "custom_id": d["custom_id"],
+            "invoice_id": d["move_id"],
+            "state": d["state"],
+            "attempts": d["attempts"],
+            "last_error": d["last_error"],
+            "error_code": d["error_code"],
+            "lease_owner": d["lease_owner"],
+            "next_attempt_at": d["next_attempt_at"],
+            "invoice_state": d["invoice_state"],
+            "is_move_sent": bool(d["is_move_sent"]),
+            "recipients": [dict(r) for r in recipients],
+        }
 
     def events(self, dispatch_id: int) -> list[dict[str, Any]]:
         with self._lock:
@@ -767,6 +673,7 @@ class CourierStore:
             return [dict(r) | {"web_document": bool(r["web_document"])} for r in rows]
 
     def notes(self, dispatch_id: int) -> list[dict[str, str]]:
+        """Chatter notes and activities of the dispatch's invoice, oldest first."""
         with self._lock:
             rows = self._conn.execute(
                 """SELECT n.kind, n.body FROM invoice_note n
@@ -786,7 +693,3 @@ class CourierStore:
             "INSERT INTO invoice_note (move_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
             (move_id, kind, body, format_time(utc_now())),
         )
-
-
-def _json_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
