@@ -135,14 +135,12 @@ def resolve_config_file(cli_value: str | None, environ: Mapping[str, str]) -> Pa
     return Path(raw) if raw else None
 
 
-def load_settings(
-    config_file: Path | None, environ: Mapping[str, str] | None = None
-) -> tuple[Settings, dict[str, str]]:
+def load_settings(config_file: Path | None) -> tuple[Settings, dict[str, str]]:
     """Settings plus, per key, where its value came from (default, environment, file path)."""
-    environ = os.environ if environ is None else environ
+    present = {name.upper() for name in os.environ}
     file_values = read_config_file(config_file) if config_file else {}
     known = set(Settings.model_fields)
-    env_keys = {key for key in known if env_name(key) in environ}
+    env_keys = {key for key in known if env_name(key) in present}
     try:
         settings = Settings(**file_values)
     except ValidationError as exc:

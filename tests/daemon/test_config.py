@@ -1,0 +1,143 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from courierd.config import ConfigError, describe, load_settings
+
+REQUIRED = {
+    "COURIER_ODOO_DB": "courier",
+    "COURIER_ODOO_LOGIN": "courierd",
+    "COURIER_ODOO_PASSWORD": "odoo-pass-123",
+    "COURIER_MAILJET_API_KEY": "mj-key-456",
+    "COURIER_MAILJET_API_SECRET": "mj-secret-789",
+}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def required_env(monkeypatch):
+    for name in list(os.environ):
+        if name.startswith("COURIER_"):
+            monkeypatch.delenv(name)
+    for key, value in REQUIRED.items():
+        monkeypatch.setenv(key, value)
+    return monkeypatch
+
+
+def test_environment_only(required_env):
+    required_env.setenv("COURIER_BATCH_SIZE", "20")
+    settings, origins = load_settings(None)
+    assert settings.odoo_db == "courier"
+    assert settings.batch_size == 20
+    assert settings.odoo_password.get_secret_value() == "odoo-pass-123"
+    assert settings.odoo_url == "http://127.0.0.1:8069"
+    assert origins["batch_size"] == "environment"
+    assert origins["odoo_url"] == "default"
+
+
+def test_file_values_and_environment_wins(tmp_path, required_env):
+    config = _write(
+        tmp_path / "courierd.toml",
+        'odoo_db = "from-file"\nodoo_url = "https://erp.example.com"\nIDLE_SECONDS = 5\n',
+    )
+    required_env.delenv("COURIER_ODOO_DB")
+    settings, origins = load_settings(config)
+    assert settings.odoo_db == "from-file"
+    assert settings.idle_seconds == 5
+    assert origins["odoo_db"] == str(config)
+    required_env.setenv("COURIER_ODOO_DB", "from-env")
+    settings, origins = load_settings(config)
+    assert settings.odoo_db == "from-env"
+    assert origins["odoo_db"] == "environment"
+
+
+def test_describe_masks_secrets(required_env):
+    settings, origins = load_settings(None)
+    text = "\n".join(describe(settings, origins))
+    for secret in ("odoo-pass-123", "mj-key-456", "mj-secret-789"):
+        assert secret not in text
+    assert "COURIER_ODOO_PASSWORD = ********  (environment)" in text
+    assert "COURIER_ODOO_DB = courier  (environment)" in text
+
+
+def test_missing_keys_are_each_named(required_env):
+    for key in REQUIRED:
+        required_env.delenv(key)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    text = "\n".join(caught.value.problems)
+    for key in REQUIRED:
+        assert f"{key} is required" in text
+
+
+def test_bad_key_in_file_names_the_key_and_the_file(tmp_path, required_env):
+    config = _write(tmp_path / "c.toml", 'odoo_ulr = "http://x"\nbatch_size = 80\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    problems = caught.value.problems
+    assert any("unknown key 'odoo_ulr'" in p and str(config) in p for p in problems)
+    assert any("'batch_size'" in p and str(config) in p and "50" in p for p in problems)
+
+
+def test_bad_value_in_environment_names_the_variable(required_env):
+    required_env.setenv("COURIER_ODOO_URL", "ftp://odoo")
+    required_env.setenv("COURIER_MAILJET_API_URL", "http://evil.example")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    text = "\n".join(caught.value.problems)
+    assert "COURIER_ODOO_URL (from the environment) is invalid" in text
+    assert "COURIER_MAILJET_API_URL (from the environment) is invalid" in text
+
+
+def test_unreadable_or_broken_file(tmp_path, required_env):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+    broken = _write(tmp_path / "broken.toml", "odoo_db = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken)
+
+
+def _courierd(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "courierd.cli", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_check_config_exits_0_and_prints_masked_values(tmp_path):
+    config = _write(tmp_path / "c.toml", 'worker_id = "w-file"\n')
+    done = _courierd("check-config", "--config", str(config), env=REQUIRED)
+    assert done.returncode == 0, done.stderr
+    assert f"COURIER_WORKER_ID = w-file  ({config})" in done.stdout
+    assert "mj-secret-789" not in done.stdout + done.stderr
+
+
+def test_check_config_exits_2_naming_the_problem(tmp_path):
+    config = _write(tmp_path / "c.toml", "lease_seconds = 5\n")
+    env = {k: v for k, v in REQUIRED.items() if k != "COURIER_MAILJET_API_SECRET"}
+    done = _courierd("check-config", env={**env, "COURIER_CONFIG_FILE": str(config)})
+    assert done.returncode == 2
+    assert "COURIER_MAILJET_API_SECRET is required" in done.stderr
+    assert f"key 'lease_seconds' in config file {config} is invalid" in done.stderr
+
+
+def test_run_with_bad_config_exits_2_without_starting():
+    done = _courierd("run", env={})
+    assert done.returncode == 2
+    assert "COURIER_ODOO_DB is required" in done.stderr
+
+
+def test_version():
+    done = _courierd("--version", env={})
+    assert done.returncode == 0
+    assert done.stdout.startswith("courierd ")
