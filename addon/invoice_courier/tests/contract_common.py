@@ -1,9 +1,8 @@
 """Shared setup for the contract, ranking and access tests (not a test module itself)."""
 
 from odoo import Command
-from odoo.tests.common import new_test_user
-
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.tests.common import new_test_user
 
 SENDER = "billing@courier.example"
 

@@ -154,7 +154,9 @@ class TestReport(CourierCase):
         )
         self.assertEqual(dispatch.state, "transmitted")
         self.assertFalse(dispatch.lease_owner)
-        self.assertEqual(dispatch.transmitted_at, fields.Datetime.to_datetime("2026-11-27 08:15:02"))
+        self.assertEqual(
+            dispatch.transmitted_at, fields.Datetime.to_datetime("2026-11-27 08:15:02")
+        )
         for recipient in dispatch.recipient_ids:
             self.assertEqual(recipient.status, "transmitted")
             self.assertEqual(recipient.message_id, str(1152921504606846976 + recipient.id))
@@ -256,9 +258,7 @@ class TestReport(CourierCase):
 class TestIngest(CourierCase):
     def setUp(self):
         super().setUp()
-        self.dispatch = self.make_dispatch(
-            emails=("anna@customer.example", "bob@customer.example")
-        )
+        self.dispatch = self.make_dispatch(emails=("anna@customer.example", "bob@customer.example"))
         self.claim()
         self.transmit(self.dispatch)
         self.anna, self.bob = self.dispatch.recipient_ids
