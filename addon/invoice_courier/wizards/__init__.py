@@ -1,1 +1,1 @@
-from . import courier_compose, courier_bulk_send
+from . import courier_bulk_send, courier_compose  # noqa: F401

@@ -1,0 +1,30 @@
+from odoo import http
+from odoo.addons.account.controllers.portal import PortalAccount
+from odoo.exceptions import AccessError, MissingError
+from odoo.http import request
+
+
+class CourierPortalAccount(PortalAccount):
+    @http.route()
+    def portal_my_invoice_detail(
+        self, invoice_id, access_token=None, report_type=None, download=False, **kw
+    ):
+        # report_type=html is the page's own embedded preview (an iframe): the
+        # page visit itself already counted.
+        if report_type != "html" and not request.env.user._is_internal():
+            try:
+                invoice_sudo = self._document_check_access("account.move", invoice_id, access_token)
+            except (AccessError, MissingError):
+                invoice_sudo = None
+            if (
+                invoice_sudo
+                and invoice_sudo.move_type in ("out_invoice", "out_refund")
+                and invoice_sudo.state == "posted"
+            ):
+                httprequest = request.httprequest
+                invoice_sudo._courier_mark_viewed(
+                    "portal", user_agent=httprequest.user_agent.string, url=httprequest.url
+                )
+        return super().portal_my_invoice_detail(
+            invoice_id, access_token=access_token, report_type=report_type, download=download, **kw
+        )

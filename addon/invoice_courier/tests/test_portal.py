@@ -1,0 +1,75 @@
+from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
+from odoo.addons.mail.tests.common import mail_new_test_user
+from odoo.fields import Command
+from odoo.tests import tagged
+
+
+@tagged("post_install", "-at_install")
+class TestPortalView(AccountTestInvoicingHttpCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer = cls.env["res.partner"].create(
+            {"name": "Portal Customer", "email": "portal@customer.example"}
+        )
+        cls.invoice = cls.env["account.move"].create(
+            {
+                "move_type": "out_invoice",
+                "partner_id": cls.customer.id,
+                "invoice_date": "2026-11-27",
+                "invoice_line_ids": [
+                    Command.create({"name": "Service", "quantity": 1, "price_unit": 100.0})
+                ],
+            }
+        )
+        cls.invoice.action_post()
+        cls.accountant = mail_new_test_user(
+            cls.env,
+            login="courier_accountant",
+            password="courier_accountant",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=cls.env.company.id,
+            company_ids=[Command.set(cls.env.company.ids)],
+        )
+
+    def _viewed_events(self):
+        return self.env["courier.event"].search(
+            [("move_id", "=", self.invoice.id), ("type", "=", "viewed")]
+        )
+
+    def test_customer_with_the_link_makes_it_viewed(self):
+        url = self.invoice.get_portal_url()
+        response = self.url_open(url, headers={"User-Agent": "CourierTest/1.0 (customer)"})
+        self.assertEqual(response.status_code, 200)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.courier_state, "viewed")
+        self.assertTrue(self.invoice.courier_viewed_at)
+        event = self._viewed_events()
+        self.assertEqual(len(event), 1)
+        self.assertEqual(event.source, "portal")
+        self.assertEqual(event.user_agent, "CourierTest/1.0 (customer)")
+        self.assertIn(f"/my/invoices/{self.invoice.id}", event.url)
+
+    def test_embedded_preview_does_not_count_twice(self):
+        self.url_open(self.invoice.get_portal_url(report_type="html"))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.courier_state, "not_sent")
+        self.assertFalse(self._viewed_events())
+
+    def test_wrong_token_changes_nothing(self):
+        response = self.url_open(
+            f"/my/invoices/{self.invoice.id}?access_token=not-the-token", allow_redirects=False
+        )
+        self.assertIn(response.status_code, (302, 303))
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.courier_state, "not_sent")
+        self.assertFalse(self._viewed_events())
+
+    def test_internal_user_preview_does_not_count(self):
+        self.authenticate("courier_accountant", "courier_accountant")
+        response = self.url_open(self.invoice.get_portal_url())
+        self.assertEqual(response.status_code, 200)
+        self.invoice.invalidate_recordset()
+        self.assertEqual(self.invoice.courier_state, "not_sent")
+        self.assertFalse(self.invoice.courier_viewed_at)
+        self.assertFalse(self._viewed_events())

@@ -1,0 +1,257 @@
+import re
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.fields import Command
+from odoo.tools import email_normalize
+
+TEMPLATE_XMLID = "invoice_courier.mail_template_courier_invoice"
+CUSTOMER_MOVE_TYPES = ("out_invoice", "out_refund")
+
+# Typed addresses may be separated by commas, semicolons or line breaks.
+ADDRESS_SEPARATORS = re.compile(r"[,;\r\n]+")
+# email_normalize() accepts "a@b" or "a@b." that Mailjet refuses: require a
+# dotted domain of proper labels and a local part without stray dots.
+STRICT_EMAIL = re.compile(
+    r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}$"
+)
+NAMED_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")
+
+
+def split_addresses(text):
+    """The non-empty, stripped entries of a typed address list."""
+    return [part.strip() for part in ADDRESS_SEPARATORS.split(text or "") if part.strip()]
+
+
+def normalize_strict(address):
+    """The normalized address, or False when it is not one deliverable address.
+
+    Accepts "anna@customer.example" and "Anna <anna@customer.example>".
+    """
+    candidate = address.strip()
+    named = NAMED_ADDRESS.match(candidate)
+    if named:
+        candidate = named.group(1).strip()
+    if not STRICT_EMAIL.match(candidate):
+        return False
+    return email_normalize(candidate, strict=True) or False
+
+
+def check_sendable(move):
+    """Raise the reason a move cannot be sent, in the user's language."""
+    if move.move_type not in CUSTOMER_MOVE_TYPES:
+        raise UserError(
+            move.env._(
+                "%(move)s is not a customer invoice or credit note: only those can be sent.",
+                move=move.display_name,
+            )
+        )
+    if move.state == "draft":
+        raise UserError(
+            move.env._("%(move)s is a draft: post it before sending it.", move=move.display_name)
+        )
+    if move.state == "cancel":
+        raise UserError(
+            move.env._("%(move)s is cancelled: it cannot be sent.", move=move.display_name)
+        )
+
+
+class CourierCompose(models.TransientModel):
+    _name = "courier.compose"
+    _description = "Send an invoice by email"
+
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", required=True, readonly=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="move_id.company_id")
+    commercial_partner_id = fields.Many2one(related="move_id.commercial_partner_id")
+    partner_ids = fields.Many2many(
+        "res.partner",
+        "courier_compose_res_partner_rel",
+        "compose_id",
+        "partner_id",
+        string="Recipients",
+        compute="_compute_partner_ids",
+        store=True,
+        readonly=False,
+        domain="[('id', 'child_of', commercial_partner_id), ('email', '!=', False)]",
+        help="The customer's saved contacts that have an email address.",
+    )
+    other_emails = fields.Text(
+        string="Other addresses",
+        help="Addresses typed by hand, separated by commas, semicolons or line breaks.",
+    )
+    template_id = fields.Many2one(
+        "mail.template",
+        string="Email template",
+        domain="[('model', '=', 'account.move')]",
+        default=lambda self: self.env.ref(TEMPLATE_XMLID, raise_if_not_found=False),
+    )
+    lang = fields.Char(compute="_compute_lang")
+    subject = fields.Char(compute="_compute_subject_body", store=True, readonly=False)
+    body_html = fields.Html(
+        string="Body",
+        compute="_compute_subject_body",
+        store=True,
+        readonly=False,
+        sanitize_style=True,
+    )
+    attachment_label = fields.Char(string="Attachment", compute="_compute_attachment_label")
+    web_url = fields.Char(string="Web document", compute="_compute_web_url")
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        context = self.env.context
+        if (
+            "move_id" in fields_list
+            and not values.get("move_id")
+            and context.get("active_model") == "account.move"
+        ):
+            active_ids = context.get("active_ids") or (
+                [context["active_id"]] if context.get("active_id") else []
+            )
+            if active_ids:
+                values["move_id"] = active_ids[0]
+        return values
+
+    @api.depends("move_id")
+    def _compute_partner_ids(self):
+        for wizard in self:
+            address = wizard.move_id.partner_id
+            wizard.partner_ids = address if address.email else False
+
+    @api.depends("move_id", "template_id")
+    def _compute_lang(self):
+        for wizard in self:
+            if wizard.template_id and wizard.move_id:
+                wizard.lang = wizard.template_id._render_lang(wizard.move_id.ids)[wizard.move_id.id]
+            else:
+                wizard.lang = wizard.move_id.partner_id.lang or self.env.lang
+
+    @api.depends("move_id", "template_id")
+    def _compute_subject_body(self):
+        for wizard in self:
+            template, move = wizard.template_id, wizard.move_id
+            if not template or not move:
+                wizard.subject = wizard.subject or False
+                wizard.body_html = wizard.body_html or False
+                continue
+            template = template.with_context(lang=wizard.lang)
+            wizard.subject = template._render_field("subject", move.ids)[move.id]
+            wizard.body_html = template._render_field(
+                "body_html", move.ids, options={"post_process": True}
+            )[move.id]
+
+    @api.depends("move_id")
+    def _compute_attachment_label(self):
+        for wizard in self:
+            if wizard.move_id.name and wizard.move_id.name != "/":
+                wizard.attachment_label = _(
+                    "%(filename)s (attached when sent)",
+                    filename=wizard.move_id._get_invoice_report_filename(),
+                )
+            else:
+                wizard.attachment_label = False
+
+    @api.depends("move_id")
+    def _compute_web_url(self):
+        for wizard in self:
+            move = wizard.move_id
+            wizard.web_url = move.get_base_url() + move.get_portal_url() if move else False
+
+    @api.constrains("other_emails")
+    def _check_other_emails(self):
+        for wizard in self:
+            invalid = wizard._parse_other_emails()[1]
+            if invalid:
+                raise ValidationError(
+                    _(
+                        "These addresses are not valid email addresses: %(addresses)s",
+                        addresses=", ".join(invalid),
+                    )
+                )
+
+    def _parse_other_emails(self):
+        """(normalized valid addresses without duplicates, invalid entries as typed)."""
+        self.ensure_one()
+        valid, invalid = [], []
+        for entry in split_addresses(self.other_emails):
+            normalized = normalize_strict(entry)
+            if not normalized:
+                invalid.append(entry)
+            elif normalized not in valid:
+                valid.append(normalized)
+        return valid, invalid
+
+    def _recipient_commands(self):
+        """One creation command per distinct address: saved contacts first, then typed ones."""
+        self.ensure_one()
+        allowed = self.env["res.partner"].search(
+            [("id", "child_of", self.move_id.commercial_partner_id.id)]
+        )
+        outsiders = self.partner_ids - allowed
+        if outsiders:
+            raise UserError(
+                _(
+                    "These contacts do not belong to the customer %(customer)s: %(contacts)s",
+                    customer=self.move_id.commercial_partner_id.display_name,
+                    contacts=", ".join(outsiders.mapped("display_name")),
+                )
+            )
+        commands, seen = [], set()
+        without_email = []
+        for partner in self.partner_ids:
+            email = email_normalize(partner.email or "")
+            if not email:
+                without_email.append(partner.display_name)
+                continue
+            if email not in seen:
+                seen.add(email)
+                commands.append(
+                    Command.create({"partner_id": partner.id, "email": email, "name": partner.name})
+                )
+        if without_email:
+            raise UserError(
+                _(
+                    "These contacts have no valid email address: %(contacts)s",
+                    contacts=", ".join(without_email),
+                )
+            )
+        valid, invalid = self._parse_other_emails()
+        if invalid:
+            raise UserError(
+                _(
+                    "These addresses are not valid email addresses: %(addresses)s",
+                    addresses=", ".join(invalid),
+                )
+            )
+        for email in valid:
+            if email not in seen:
+                seen.add(email)
+                commands.append(
+                    Command.create({"partner_id": False, "email": email, "name": email})
+                )
+        return commands
+
+    def action_send(self):
+        """Queue one courier.dispatch; courierd renders the PDF and sends it."""
+        self.ensure_one()
+        check_sendable(self.move_id)
+        commands = self._recipient_commands()
+        if not commands:
+            raise UserError(
+                _("Add at least one recipient: pick a contact or type an email address.")
+            )
+        if not (self.subject or "").strip():
+            raise UserError(_("The email needs a subject."))
+        self.env["courier.dispatch"].create(
+            {
+                "move_id": self.move_id.id,
+                "subject": self.subject,
+                "body_html": self.body_html,
+                "recipient_ids": commands,
+            }
+        )
+        return {"type": "ir.actions.act_window_close"}
