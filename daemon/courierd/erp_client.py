@@ -25,7 +25,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    wait_exponential_jitter,
+    wait_random_exponential,
 )
 
 from courierd.logs import get_logger
@@ -142,7 +142,7 @@ class ErpClient:
     def _call(self, model: str, method: str, *args: Any) -> Any:
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
-            wait=wait_exponential_jitter(initial=0.5, max=self._max_wait, jitter=0.5),
+            wait=wait_random_exponential(multiplier=0.5, max=self._max_wait),
             retry=retry_if_exception_type(_Transient),
             before_sleep=self._log_retry,
             reraise=True,
