@@ -1,0 +1,144 @@
+"""Calls and reports of the RPC contract, made as courierd makes them (odoorpc, daemon user)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.support.erp_backends import ErpBackend, connect
+
+
+class Contract:
+    """The five contract calls over one odoorpc connection (as courierd's ErpClient)."""
+
+    def __init__(self, backend: ErpBackend) -> None:
+        self.backend = backend
+        self.odoo = connect(backend)
+
+    def call(self, model: str, method: str, *args: Any) -> Any:
+        return self.odoo.execute_kw(model, method, list(args))
+
+    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]:
+        return self.call("courier.dispatch", "courier_claim", worker_id, limit, lease_seconds)
+
+    def render_pdf(self, dispatch_id: int) -> dict[str, Any]:
+        return self.call("courier.dispatch", "courier_render_pdf", dispatch_id)
+
+    def report(self, results: list[dict[str, Any]]) -> dict[str, int]:
+        return self.call("courier.dispatch", "courier_report", results)
+
+    def ingest(self, events: list[dict[str, Any]]) -> dict[str, int]:
+        return self.call("courier.event", "courier_ingest", events)
+
+    def open_tracking(self, limit: int, max_age_days: int) -> list[dict[str, Any]]:
+        return self.call("courier.recipient", "courier_open_tracking", limit, max_age_days)
+
+    def claim_ours(
+        self, ours: list[int], worker_id: str = "worker-a", lease_seconds: int = 300
+    ) -> list[dict[str, Any]]:
+        """Claim until every dispatch of `ours` that is claimable is claimed.
+
+        A real Odoo database is shared by the whole session: a dispatch an
+        earlier test left claimable is claimed too, and reported failed so it
+        stays out of the way of later tests.
+        """
+        wanted = set(ours)
+        mine: list[dict[str, Any]] = []
+        while True:
+            batch = self.claim(worker_id, 50, lease_seconds)
+            if not batch:
+                return mine
+            foreign = [d for d in batch if d["id"] not in wanted]
+            mine += [d for d in batch if d["id"] in wanted]
+            if foreign:
+                self.report(
+                    [failed(d, "left-over", "left over by an earlier test") for d in foreign]
+                )
+            if {d["id"] for d in mine} >= wanted:
+                return mine
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso(offset_seconds: float = 0) -> str:
+    return iso(datetime.now(UTC) + timedelta(seconds=offset_seconds))
+
+
+def new_message_id() -> str:
+    """A Mailjet-sized MessageID (beyond 32 bits), unique across the session."""
+    return str(2**60 + uuid.uuid4().int % 10**15)
+
+
+def transmitted(
+    dispatch: dict[str, Any], message_ids: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A transmitted report for a claimed dispatch, one new MessageID per recipient."""
+    ids = message_ids or {r["email"]: new_message_id() for r in dispatch["recipients"]}
+    return {
+        "id": dispatch["id"],
+        "custom_id": dispatch["custom_id"],
+        "outcome": "transmitted",
+        "time": now_iso(),
+        "recipients": [
+            {
+                "email": r["email"],
+                "message_id": ids[r["email"]],
+                "message_uuid": str(uuid.uuid4()),
+                "message_href": f"https://api.mailjet.com/v3/REST/message/{ids[r['email']]}",
+            }
+            for r in dispatch["recipients"]
+        ],
+    }
+
+
+def retry(dispatch: dict[str, Any], retry_after: int, code: str = "mj-0004") -> dict[str, Any]:
+    return {
+        "id": dispatch["id"],
+        "custom_id": dispatch["custom_id"],
+        "outcome": "retry",
+        "time": now_iso(),
+        "error": {"code": code, "message": "Too many requests", "status": 429},
+        "retry_after": retry_after,
+    }
+
+
+def failed(dispatch: dict[str, Any], code: str, message: str) -> dict[str, Any]:
+    return {
+        "id": dispatch["id"],
+        "custom_id": dispatch["custom_id"],
+        "outcome": "failed",
+        "time": now_iso(),
+        "error": {"code": code, "message": message, "status": 400, "related_to": ["To[0].Email"]},
+    }
+
+
+def event(
+    event_type: str,
+    message_id: str | None,
+    *,
+    at: str | None = None,
+    key: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A normalized event as courierd's webhook receiver forwards it."""
+    return {
+        "dedupe_key": key or f"test:{event_type}:{message_id}:{uuid.uuid4().hex}",
+        "type": event_type,
+        "time": at or now_iso(),
+        "source": "mailjet_webhook",
+        "message_id": message_id,
+        "custom_id": None,
+        "email": None,
+        "url": None,
+        "user_agent": None,
+        "detail": None,
+        "web_document": False,
+        "payload": None,
+    } | extra
+
+
+def unique_email(label: str) -> str:
+    return f"{label}-{uuid.uuid4().hex[:10]}@customer.example"

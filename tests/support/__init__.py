@@ -1,0 +1,1 @@
+"""Shared test support: processes and ports, ERP backends (stand-in, real Odoo)."""
