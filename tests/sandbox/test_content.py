@@ -144,3 +144,28 @@ def test_message_status_is_the_furthest_state() -> None:
     assert events.message_status(["sent", "click", "open"]) == "clicked"
     assert events.message_status(["sent", "spam"]) == "spam"
     assert events.message_status(["bounce"]) == "bounce"
+
+
+def test_inline_attachments_are_related_to_the_html() -> None:
+    logo = {
+        "ContentType": "image/png",
+        "Filename": "logo.png",
+        "ContentID": "logo1",
+        "Base64Content": "iVBORw0KGgo=",
+    }
+    msg = _parsed(InlinedAttachments=[logo], HTMLPart='<img src="cid:logo1">')
+    mail = build_email(
+        msg,
+        msg.recipients[0],
+        message_id=1,
+        message_uuid="u",
+        html=msg.html,
+        sent_at=datetime(2026, 11, 27, tzinfo=UTC),
+    )
+    parsed = email.message_from_bytes(mail.as_bytes(), policy=default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    related = parsed.get_payload()[1]
+    assert related.get_content_type() == "multipart/related"
+    image = related.get_payload()[1]
+    assert image["Content-ID"] == "<logo1>"
+    assert image.get_content() == b"\x89PNG\r\n\x1a\n"

@@ -43,6 +43,13 @@ _URLS = Map(
 )
 
 
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
@@ -98,11 +105,7 @@ class SandboxApp:
             time.sleep(fault.delay_seconds)
         if fault.status is None:
             return None
-        reason = (
-            HTTPStatus(fault.status).phrase
-            if fault.status in HTTPStatus._value2member_map_
-            else "Error"
-        )
+        reason = _reason(fault.status)
         if fault.status == 429:
             return Response(errors.THROTTLED_HTML, status=429, mimetype="text/html")
         if fault.status >= 500:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import requests
 import structlog
@@ -116,7 +117,7 @@ class WebhookSender:
             if not self._sleep(self._policy.delay(failures), interruptible=False):
                 return
 
-    def _post(self, events: list[dict]) -> bool:
+    def _post(self, events: list[dict[str, Any]]) -> bool:
         try:
             response = self._session.post(
                 self._url or "", json=events, auth=self._auth, timeout=POST_TIMEOUT_SECONDS
