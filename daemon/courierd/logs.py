@@ -70,6 +70,18 @@ def _render_exception_masked(
     return event_dict
 
 
+_LEADING_KEYS = ("timestamp", "level", "logger", "event")
+
+
+def _leading_keys_first(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    # journalctl -o cat and humans read the start of the line: when, how bad, what.
+    ordered = {key: event_dict.pop(key) for key in _LEADING_KEYS if key in event_dict}
+    ordered.update(event_dict)
+    return ordered
+
+
 def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Route structlog and stdlib logging to `stream` (stderr), JSON unless it is a TTY."""
     stream = stream if stream is not None else sys.stderr
@@ -82,7 +94,7 @@ def configure(level: str = "info", fmt: str = "auto", stream: TextIO | None = No
     ]
     renderer: Any
     if use_json:
-        tail: list[Any] = [_render_exception_masked, mask_secrets]
+        tail: list[Any] = [_render_exception_masked, mask_secrets, _leading_keys_first]
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
     else:
         tail = [mask_secrets]

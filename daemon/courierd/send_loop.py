@@ -181,8 +181,8 @@ class SendLoop:
             self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
         )
         if batch:
-            self._observe_lag(batch)
             results = self.process(batch)
+            self._observe_lag(batch, time.monotonic() - started)
             self.record(results)
             self.metrics.batch_seconds.observe(time.monotonic() - started)
         self.health.turned(self.spool.depth())
@@ -243,9 +243,11 @@ class SendLoop:
                 error=result["error"],
             )
 
-    def _observe_lag(self, batch: Sequence[Mapping[str, Any]]) -> None:
+    def _observe_lag(self, batch: Sequence[Mapping[str, Any]], since_claim: float) -> None:
+        # The contract's claim result may carry `queued_at`; without it, the time from
+        # claim to send is the part of the lag courierd can see.
         queued = [t for d in batch if (t := _parse_time(d.get("queued_at")))]
-        lag = (self._clock() - min(queued)).total_seconds() if queued else 0.0
+        lag = (self._clock() - min(queued)).total_seconds() if queued else since_claim
         self.metrics.queue_lag.set(max(0.0, lag))
 
     # Processing a batch (never raises for Mailjet trouble: it becomes results).
