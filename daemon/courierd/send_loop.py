@@ -195,12 +195,30 @@ class SendLoop:
         acknowledged = 0
         while pending := self.spool.pending(SPOOL_FLUSH_CHUNK):
             keys = [key for key, _ in pending]
-            self.erp.report([result for _, result in pending])
+            try:
+                self.erp.report([result for _, result in pending])
+            except ErpCallError:
+                self._report_one_by_one(pending)
+            else:
+                log.info("reported spooled results to Odoo", count=len(keys))
             self.spool.remove(keys)
             acknowledged += len(keys)
             self.metrics.spool_depth.set(self.spool.depth())
-            log.info("reported spooled results to Odoo", count=len(keys))
         return acknowledged
+
+    def _report_one_by_one(self, pending: list[tuple[int, dict[str, Any]]]) -> None:
+        # Odoo refused the chunk as a whole: find the result it will never take, so one
+        # bad row cannot block every later report. ErpUnavailable still propagates.
+        for _, result in pending:
+            try:
+                self.erp.report([result])
+            except ErpCallError as exc:
+                _bound(result).error(
+                    "Odoo refuses this result for good; dropped from the spool. Apply it by "
+                    "hand in Odoo (courier_report) after fixing the cause",
+                    result=result,
+                    error=str(exc),
+                )
 
     def record(self, results: list[dict[str, Any]]) -> None:
         """Spool the results durably, then report them; Odoo down leaves them spooled."""

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from courierd.erp_client import ErpUnavailable
+from courierd.erp_client import ErpCallError, ErpUnavailable
 from courierd.mailjet_client import MailjetCallFailed, SendResponse
 from courierd.metrics import Health, Metrics
 from courierd.report_spool import ReportSpool
@@ -296,3 +296,21 @@ def test_queue_lag_uses_the_oldest_queued_time(parts):
     ]
     make_loop().turn()
     assert metrics.queue_lag._value.get() == 300.0
+
+
+def test_a_result_odoo_refuses_for_good_does_not_block_the_spool(parts):
+    erp, _, _, spool, _, make_loop = parts
+    good = {"id": 1, "custom_id": "cid0001", "outcome": "transmitted", "time": "t"}
+    poison = {"id": 2, "custom_id": "cid0002", "outcome": "bogus", "time": "t"}
+    spool.add([good, poison])
+    real_report = erp.report
+
+    def picky_report(results):
+        if any(r["outcome"] == "bogus" for r in results):
+            raise ErpCallError("ValueError: unknown outcome")
+        return real_report(results)
+
+    erp.report = picky_report
+    make_loop().turn()
+    assert erp.reported() == [good]
+    assert spool.depth() == 0

@@ -1,0 +1,114 @@
+"""`courierd` as a subprocess: help, delegated commands, and a run stopped by SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REQUIRED = {
+    "COURIER_ODOO_DB": "courier",
+    "COURIER_ODOO_LOGIN": "courierd",
+    "COURIER_ODOO_PASSWORD": "odoo-pass-123",
+    "COURIER_MAILJET_API_KEY": "mj-key-456",
+    "COURIER_MAILJET_API_SECRET": "mj-secret-789",
+}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
+    clean.pop("NOTIFY_SOCKET", None)
+    return {**clean, **extra}
+
+
+def _courierd(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "courierd.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_help_lists_the_commands():
+    done = _courierd("--help", env=_env())
+    assert done.returncode == 0
+    for command in ("run", "check-config", "sandbox", "standin-erp"):
+        assert command in done.stdout
+
+
+def test_delegated_commands_parse_their_own_options():
+    sandbox = _courierd("sandbox", "--help", env=_env())
+    assert sandbox.returncode == 0
+    assert "--outbox" in sandbox.stdout
+    standin = _courierd("standin-erp", "--help", env=_env())
+    assert standin.returncode == 0
+    assert "--seed" in standin.stdout
+
+
+def test_unwritable_state_dir_exits_1_saying_what_to_check(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    env = _env(**REQUIRED, COURIER_STATE_DIR=str(blocker / "state"), COURIER_LOG_FORMAT="json")
+    done = _courierd("run", env=env)
+    assert done.returncode == 1
+    assert "COURIER_STATE_DIR" in done.stderr
+
+
+def test_run_with_odoo_down_stays_up_and_exits_0_on_sigterm(tmp_path: Path):
+    port = _free_port()
+    env = _env(
+        **REQUIRED,
+        COURIER_ODOO_URL=f"http://127.0.0.1:{_free_port()}",  # nothing listens there
+        COURIER_MAILJET_API_URL="http://127.0.0.1:9/",
+        COURIER_STATE_DIR=str(tmp_path / "state"),
+        COURIER_HTTP_PORT=str(port),
+        COURIER_IDLE_SECONDS="0.1",
+    )
+    log_path = tmp_path / "courierd.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "courierd.cli", "run"], env=env, stderr=log_file
+        )
+    try:
+        health = None
+        deadline = time.monotonic() + 60
+        while health is None and time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    health = json.loads(r.read())
+            except (urllib.error.URLError, ConnectionError):
+                time.sleep(0.1)
+        assert health is not None, f"courierd did not serve /healthz: {log_path.read_text()}"
+        assert health["spool_depth"] == 0
+        # The loop meets the missing Odoo, waits, and keeps running.
+        while "Odoo unreachable, retrying in" not in log_path.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    stderr = log_path.read_text()
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    events = [line["event"] for line in lines]
+    assert "courierd started" in events
+    assert events[-1] == "courierd stopped"
+    assert "odoo-pass-123" not in stderr
+    assert "mj-secret-789" not in stderr
