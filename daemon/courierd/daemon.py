@@ -99,6 +99,7 @@ def run_daemon(
         metrics=metrics,
         health=health,
         on_progress=keeper.progress,
+        on_status=notifier.status,
     )
 
     http.start()

@@ -99,6 +99,7 @@ class SendLoop:
         metrics: Metrics,
         health: Health,
         on_progress: Callable[[], None] = lambda: None,
+        on_status: Callable[[str], None] = lambda _text: None,
         build: MessageBuilder = build_message,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -111,6 +112,7 @@ class SendLoop:
         self.metrics = metrics
         self.health = health
         self._on_progress = on_progress
+        self._on_status = on_status
         self._build = build
         self._jitter = jitter
         self._clock = clock
@@ -131,6 +133,7 @@ class SendLoop:
                 log.warning(
                     f"Odoo unreachable, retrying in {delay:.0f}s; {exc.hint}", error=str(exc)
                 )
+                self._on_status(f"waiting for Odoo: {exc.hint}")
                 self._on_progress()
                 stop.wait(delay)
                 continue
@@ -185,8 +188,17 @@ class SendLoop:
             self._observe_lag(batch, time.monotonic() - started)
             self.record(results)
             self.metrics.batch_seconds.observe(time.monotonic() - started)
+            self._on_status(self._summary(results))
         self.health.turned(self.spool.depth())
         return len(batch)
+
+    def _summary(self, results: list[dict[str, Any]]) -> str:
+        outcomes = [r["outcome"] for r in results]
+        return (
+            f"last batch: {outcomes.count('transmitted')} transmitted, "
+            f"{outcomes.count('retry')} to retry, {outcomes.count('failed')} failed; "
+            f"{self.spool.depth()} waiting for Odoo"
+        )
 
     # Reporting.
 

@@ -121,7 +121,11 @@ def parts(tmp_path):
 def test_a_turn_sends_the_batch_in_one_call_and_reports_transmitted(parts):
     erp, mailjet, _, spool, metrics, make_loop = parts
     erp.batches = [[make_dispatch(1), make_dispatch(2)]]
-    assert make_loop().turn() == 2
+    loop = make_loop()
+    statuses: list[str] = []
+    loop._on_status = statuses.append
+    assert loop.turn() == 2
+    assert statuses == ["last batch: 2 transmitted, 0 to retry, 0 failed; 0 waiting for Odoo"]
     assert len(mailjet.sent) == 1
     assert [m["CustomID"] for m in mailjet.sent[0]] == ["cid0001", "cid0002"]
     assert [r["outcome"] for r in erp.reported()] == ["transmitted", "transmitted"]
