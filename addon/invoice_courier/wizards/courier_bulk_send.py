@@ -31,7 +31,7 @@ class CourierBulkSend(models.TransientModel):
         default=lambda self: self.env.ref(TEMPLATE_XMLID, raise_if_not_found=False),
     )
     state = fields.Selection(
-        [("draft", "To send"), ("done", "Queued")], default="draft", required=True
+        [("draft", "To send"), ("done", "Queued")], string="Step", default="draft", required=True
     )
     ready_count = fields.Integer(string="Ready to send", compute="_compute_preview")
     skipped_count = fields.Integer(string="Skipped", compute="_compute_preview")

@@ -88,7 +88,7 @@ class CourierCompose(models.TransientModel):
         domain="[('model', '=', 'account.move')]",
         default=lambda self: self.env.ref(TEMPLATE_XMLID, raise_if_not_found=False),
     )
-    lang = fields.Char(compute="_compute_lang")
+    lang = fields.Char(string="Language", compute="_compute_lang")
     subject = fields.Char(compute="_compute_subject_body", store=True, readonly=False)
     body_html = fields.Html(
         string="Body",
