@@ -119,7 +119,10 @@ class StandinErp:
         self.store.base_url = self.url
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_forever, name=f"standin-erp:{self.port}", daemon=True
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # stop() and go_down() return promptly
+            name=f"standin-erp:{self.port}",
+            daemon=True,
         )
         self._thread.start()
 
