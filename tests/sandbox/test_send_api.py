@@ -6,6 +6,7 @@ import base64
 import email
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from email.policy import default
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from courierd.sandbox import SandboxServer
 from mailjet_rest import Client, MailjetAuthError, ValidationError
 
-from .conftest import API_KEY, admin, message
+from .conftest import API_KEY, API_SECRET, admin, message
 
 
 def emls(outbox: Path) -> list[Path]:
@@ -184,3 +185,17 @@ def test_sandbox_mode_validates_and_sends_nothing(
     assert admin(sandbox, "messages") == []
     with pytest.raises(ValidationError):
         send_client.send.create(data={"Messages": [message(to="bad@")], "SandboxMode": True})
+
+
+def test_concurrent_calls_get_unique_ids(sandbox: SandboxServer, outbox: Path) -> None:
+    def send_five(worker: int) -> list[int]:
+        with Client(auth=(API_KEY, API_SECRET), version="v3.1", api_url=sandbox.url) as client:
+            batch = [message(to=f"w{worker}m{i}@customer.example") for i in range(5)]
+            answer = client.send.create(data={"Messages": batch}).json()
+        return [m["To"][0]["MessageID"] for m in answer["Messages"]]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = [i for chunk in pool.map(send_five, range(8)) for i in chunk]
+    assert len(set(ids)) == 40
+    assert {int(p.stem) for p in emls(outbox)} == set(ids)
+    assert admin(sandbox, "stats")["send_calls_by_status"] == {"200": 8}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import structlog
 
+from courierd import logs
 from courierd.sandbox.server import SandboxServer
 
 log = structlog.get_logger(__name__)
@@ -49,6 +50,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tls-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", type=Path, help="private key of --tls-cert (PEM)")
     parser.add_argument(
+        "--log-level",
+        default=os.environ.get("COURIER_LOG_LEVEL", "info"),
+        choices=("debug", "info", "warning", "error"),
+        help="debug also logs every request (default: $COURIER_LOG_LEVEL or info)",
+    )
+    parser.add_argument(
         "--public-url",
         help="base URL written into tracking links (default: http://HOST:PORT/)",
     )
@@ -56,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until SIGTERM or SIGINT; 0 on a clean stop, 2 on bad options."""
+    logs.configure(args.log_level)
     if not args.api_key or not args.api_secret:
         log.error("sandbox_missing_credentials", hint="--api-key/--api-secret or the env vars")
         return 2
