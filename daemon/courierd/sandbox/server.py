@@ -76,7 +76,10 @@ class SandboxServer:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        # Bound to every interface: clients on this machine use loopback, the
+        # only non-Mailjet host mailjet-rest accepts.
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
         scheme = "https" if self._tls else "http"
         return f"{scheme}://{host}:{self.port}/"
 
