@@ -114,6 +114,14 @@ class DaemonProcess:
     def metrics(self) -> str:
         return http_get(self.http_url + "/metrics")[1]
 
+    def metric(self, name: str) -> float | None:
+        """One unlabelled sample of /metrics (e.g. courier_report_spool_depth)."""
+        for line in self.metrics().splitlines():
+            sample, _, value = line.partition(" ")
+            if sample == name:
+                return float(value)
+        return None
+
     def log_text(self) -> str:
         self._log_file.flush()
         return self.log_path.read_text(errors="replace")

@@ -1,0 +1,71 @@
+"""End to end: stand-in ERP + Mailjet sandbox + a real `courierd run` subprocess."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from courierd.sandbox import SandboxServer
+from courierd.sandbox.faults import Fault
+from courierd.standin_erp import StandinErp
+
+from tests.support.processes import free_port, http_get
+
+API_KEY = "e2e-api-key"
+API_SECRET = "e2e-api-secret"
+
+
+class Mailjet:
+    """The sandbox seen through its admin endpoints and its outbox."""
+
+    def __init__(self, server: SandboxServer) -> None:
+        self.server = server
+        self.url = server.url
+        self.outbox = server.outbox
+
+    def stats(self) -> dict[str, Any]:
+        status, body = http_get(self.url + "_sandbox/stats")
+        assert status == 200, body
+        return json.loads(body)
+
+    def emails(self) -> list[Path]:
+        return sorted(self.outbox.rglob("*.eml"))
+
+    def inject(self, path_prefix: str, status: int | None, times: int | None = 1) -> None:
+        self.server.faults.add(_sandbox_fault(path_prefix, status, times))
+
+
+def _sandbox_fault(path_prefix: str, status: int | None, times: int | None) -> Fault:
+    return Fault.from_json({"path_prefix": path_prefix, "status": status, "times": times})
+
+
+@pytest.fixture
+def mailjet(tmp_path: Path) -> Iterator[Mailjet]:
+    with SandboxServer(tmp_path / "outbox", API_KEY, API_SECRET, sent_delay=0.0) as server:
+        yield Mailjet(server)
+
+
+@pytest.fixture
+def courier_env(standin_erp: StandinErp, mailjet: Mailjet, tmp_path: Path) -> dict[str, str]:
+    """The daemon's environment: our ERP and sandbox, quick turns and short retries."""
+    return {
+        "COURIER_ODOO_URL": standin_erp.url,
+        "COURIER_ODOO_DB": standin_erp.db,
+        "COURIER_ODOO_LOGIN": standin_erp.login,
+        "COURIER_ODOO_PASSWORD": standin_erp.password,
+        "COURIER_MAILJET_API_KEY": API_KEY,
+        "COURIER_MAILJET_API_SECRET": API_SECRET,
+        "COURIER_MAILJET_API_URL": mailjet.url,
+        "COURIER_WORKER_ID": "e2e-worker",
+        "COURIER_BATCH_SIZE": "50",
+        "COURIER_LEASE_SECONDS": "30",
+        "COURIER_IDLE_SECONDS": "0.2",
+        "COURIER_RETRY_BASE_SECONDS": "1",
+        "COURIER_RETRY_MAX_SECONDS": "2",
+        "COURIER_HTTP_PORT": str(free_port()),
+        "COURIER_STATE_DIR": str(tmp_path / "state"),
+        "COURIER_LOG_FORMAT": "json",
+    }

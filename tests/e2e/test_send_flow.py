@@ -1,0 +1,93 @@
+"""Queued dispatches go out through the sandbox and come back transmitted."""
+
+from __future__ import annotations
+
+import email
+from email.message import Message
+
+from courierd.standin_erp import StandinErp
+
+from tests.e2e.conftest import Mailjet
+from tests.support.processes import courierd_process, wait_until
+
+
+def _all_final(erp: StandinErp, ids: list[int]) -> bool:
+    return all(d["state"] in ("transmitted", "failed") for d in erp.dispatches(ids))
+
+
+def test_120_dispatches_go_out_in_three_send_calls(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
+) -> None:
+    ids = standin_erp.seed_dispatches(120)
+
+    with courierd_process(courier_env, "e2e-120-dispatches.log"):
+        wait_until(lambda: _all_final(standin_erp, ids), 60, "120 dispatches to be reported")
+
+    dispatches = standin_erp.dispatches(ids)
+    assert {d["state"] for d in dispatches} == {"transmitted"}
+    assert {d["invoice_state"] for d in dispatches} == {"sent"}
+    message_ids = [r["message_id"] for d in dispatches for r in d["recipients"]]
+    assert all(message_ids) and len(set(message_ids)) == 120
+    stats = mailjet.stats()
+    assert stats["send_calls"] == 3
+    assert stats["send_calls_by_status"] == {"200": 3}
+    assert stats["messages_accepted"] == 120
+    assert len(mailjet.emails()) == 120
+    assert {path.stem for path in mailjet.emails()} == set(message_ids)
+
+
+def test_pending_pdfs_are_rendered_and_attached(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
+) -> None:
+    ids = standin_erp.store.seed(4, with_pdf=False)
+
+    with courierd_process(courier_env, "e2e-pdf-pending.log"):
+        wait_until(lambda: _all_final(standin_erp, ids), 60, "4 dispatches to be reported")
+
+    assert {d["state"] for d in standin_erp.dispatches(ids)} == {"transmitted"}
+    assert standin_erp.rpc_calls().get("courier.dispatch.courier_render_pdf") == 4
+    for path in mailjet.emails():
+        parsed: Message = email.message_from_bytes(path.read_bytes())
+        pdfs = [p for p in parsed.walk() if p.get_content_type() == "application/pdf"]
+        assert len(pdfs) == 1
+        assert pdfs[0].get_payload(decode=True).startswith(b"%PDF")
+
+
+def test_an_invalid_address_fails_only_its_dispatch(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
+) -> None:
+    emails = [f"ok{i}@customer.example" for i in range(5)]
+    emails[2] = "not-an-address@"
+    ids = standin_erp.seed_dispatches(5, emails)
+
+    with courierd_process(courier_env, "e2e-invalid-address.log"):
+        wait_until(lambda: _all_final(standin_erp, ids), 60, "5 dispatches to be reported")
+
+    dispatches = standin_erp.dispatches(ids)
+    bad = dispatches.pop(2)
+    assert bad["state"] == "failed"
+    assert bad["invoice_state"] == "failed"
+    assert bad["error_code"], "Mailjet's ErrorCode is kept"
+    assert "not-an-address@" in (bad["last_error"] or ""), bad["last_error"]
+    assert bad["recipients"][0]["message_id"] is None
+    assert {d["state"] for d in dispatches} == {"transmitted"}
+    assert len(mailjet.emails()) == 4
+    assert mailjet.stats()["send_calls"] == 1
+
+
+def test_429_then_success_sends_each_email_once(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
+) -> None:
+    mailjet.inject("/v3.1/send", 429, times=1)
+    ids = standin_erp.seed_dispatches(10)
+
+    with courierd_process(courier_env, "e2e-429.log"):
+        wait_until(lambda: _all_final(standin_erp, ids), 60, "10 dispatches to be reported")
+
+    dispatches = standin_erp.dispatches(ids)
+    assert {d["state"] for d in dispatches} == {"transmitted"}
+    assert {d["attempts"] for d in dispatches} == {2}
+    stats = mailjet.stats()
+    assert stats["send_calls_by_status"].get("429") == 1
+    assert stats["messages_accepted"] == 10
+    assert len(mailjet.emails()) == 10
