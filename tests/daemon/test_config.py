@@ -141,3 +141,11 @@ def test_version():
     done = _courierd("--version", env={})
     assert done.returncode == 0
     assert done.stdout.startswith("courierd ")
+
+
+def test_the_example_config_file_is_valid(required_env):
+    example = Path(__file__).parents[2] / "daemon" / "courierd.example.toml"
+    settings, origins = load_settings(example)
+    assert settings.odoo_db == "courier"  # the environment wins over the example's value
+    assert origins["odoo_login"] == "environment"
+    assert origins["pdf_concurrency"] == str(example)
