@@ -116,7 +116,7 @@ class SendLoop:
         self._build = build
         self._jitter = jitter
         self._clock = clock
-        self.metrics.spool_depth.set(spool.depth())
+        self._spool_changed()
 
     # The loop.
 
@@ -215,7 +215,7 @@ class SendLoop:
                 log.info("reported spooled results to Odoo", count=len(keys))
             self.spool.remove(keys)
             acknowledged += len(keys)
-            self.metrics.spool_depth.set(self.spool.depth())
+            self._spool_changed()
         return acknowledged
 
     def _report_one_by_one(self, pending: list[tuple[int, dict[str, Any]]]) -> None:
@@ -235,7 +235,7 @@ class SendLoop:
     def record(self, results: list[dict[str, Any]]) -> None:
         """Spool the results durably, then report them; Odoo down leaves them spooled."""
         keys = self.spool.add(results)
-        self.metrics.spool_depth.set(self.spool.depth())
+        self._spool_changed()
         for result in results:
             self._count(result)
         try:
@@ -249,7 +249,12 @@ class SendLoop:
             )
             return
         self.spool.remove(keys)
-        self.metrics.spool_depth.set(self.spool.depth())
+        self._spool_changed()
+
+    def _spool_changed(self) -> None:
+        depth = self.spool.depth()
+        self.metrics.spool_depth.set(depth)
+        self.health.spool(depth)
 
     def _count(self, result: Mapping[str, Any]) -> None:
         outcome = result["outcome"]

@@ -210,6 +210,7 @@ def test_odoo_down_during_report_spools_and_reports_on_the_next_turn(parts):
     assert erp.reports == []
     assert spool.depth() == 1
     assert metrics.spool_depth._value.get() == 1
+    assert loop.health.snapshot().spool_depth == 1
     with pytest.raises(ErpUnavailable):
         loop.turn()  # still down: the flush fails, nothing is claimed
     assert erp.claims == 1
