@@ -1,0 +1,282 @@
+"""Send throughput end to end: ERP -> courierd (a real `courierd run`) -> Mailjet sandbox.
+
+Prints figures, asserts nothing:
+
+- dispatches per second, from the daemon being ready to the last dispatch
+  reported transmitted in the ERP (target >= 50/s);
+- RPC calls per dispatch, counted by the stand-in ERP (target <= 0.1);
+- the daemon's peak RSS, sampled with psutil (target <= 100 MB).
+
+    .venv/bin/python bench/send_throughput.py [--count 1000] [--batch-size 50]
+
+`measure()` takes any ERP target with the tests' ErpBackend shape (url, db,
+login, password, seed_dispatches, dispatches) plus an optional
+`rpc_calls()`; the stand-in is the default. To measure through real Odoo 18,
+pass a backend built on the addon (tests/support/odoo.py's OdooBackend, with
+its server running); it cannot count RPC calls, so that figure shows n/a.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import psutil
+from courierd.standin_erp import StandinErp
+
+TARGET_RATE = 50.0  # dispatches per second
+TARGET_RPC_PER_DISPATCH = 0.1
+TARGET_RSS_MB = 100.0
+API_KEY, API_SECRET = "bench-key", "bench-secret"
+
+
+class ErpTarget(Protocol):
+    url: str
+    db: str
+    login: str
+    password: str
+
+    def seed_dispatches(self, count: int, emails: list[str] | None = None) -> list[int]: ...
+    def dispatches(self, ids: list[int]) -> list[dict[str, Any]]: ...
+
+
+class StandinTarget:
+    """The stand-in ERP as a benchmark target, with its RPC counters."""
+
+    def __init__(self, erp: StandinErp) -> None:
+        self.erp = erp
+        self.url, self.db, self.login, self.password = erp.url, erp.db, erp.login, erp.password
+
+    def seed_dispatches(self, count: int, emails: list[str] | None = None) -> list[int]:
+        return self.erp.seed_dispatches(count, emails)
+
+    def dispatches(self, ids: list[int]) -> list[dict[str, Any]]:
+        return self.erp.dispatches(ids)
+
+    def rpc_calls(self) -> dict[str, int]:
+        return self.erp.rpc_calls()
+
+
+@dataclass
+class Figures:
+    count: int
+    batch_size: int
+    transmitted: int
+    seconds: float
+    seconds_with_startup: float
+    rpc_calls: dict[str, int] | None
+    peak_rss_bytes: int
+    send_calls: int
+
+    @property
+    def rate(self) -> float:
+        return self.transmitted / self.seconds if self.seconds else 0.0
+
+    @property
+    def rpc_per_dispatch(self) -> float | None:
+        if self.rpc_calls is None or not self.count:
+            return None
+        return sum(self.rpc_calls.values()) / self.count
+
+
+class RssSampler(threading.Thread):
+    """Peak resident memory of one process, sampled every `interval` seconds."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        super().__init__(name="rss-sampler", daemon=True)
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.is_set():
+            try:
+                self.peak = max(self.peak, self.process.memory_info().rss)
+            except psutil.Error:
+                return
+            self._done.wait(self.interval)
+
+    def stop(self) -> int:
+        self._done.set()
+        self.join()
+        return self.peak
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, b""
+    except OSError:
+        return 0, b""
+
+
+def _courierd() -> list[str]:
+    script = Path(sys.executable).with_name("courierd")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "courierd.cli"]
+
+
+def _start(args: list[str], env: dict[str, str], log: Path, health_url: str) -> subprocess.Popen:
+    """A `courierd` subprocess, returned once `health_url` answers 200."""
+    process = subprocess.Popen(
+        [*_courierd(), *args], env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
+    while _get(health_url)[0] != 200:
+        if process.poll() is not None:
+            raise RuntimeError(f"courierd {args[0]} exited: {log.read_text()[-2000:]}")
+        time.sleep(0.01)
+    return process
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(30)
+
+
+def _finished(target: ErpTarget, ids: list[int]) -> tuple[bool, int]:
+    """(all reported, how many transmitted); the stand-in answers from one count query."""
+    if isinstance(target, StandinTarget):
+        counts = target.erp.store.state_counts()
+        done = counts.get("transmitted", 0) + counts.get("failed", 0) >= len(ids)
+        return done, counts.get("transmitted", 0)
+    states = [d["state"] for d in target.dispatches(ids)]
+    return all(s in ("transmitted", "failed") for s in states), states.count("transmitted")
+
+
+def measure(
+    target: ErpTarget, *, count: int = 1000, batch_size: int = 50, timeout: float = 600
+) -> Figures:
+    """Seed `count` dispatches in `target`, run courierd until all are reported, measure.
+
+    The Mailjet sandbox and courierd each run as their own `courierd` process,
+    as in production; only the stand-in ERP (when it is the target) shares
+    this process.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="courier-bench-"))
+    ids = target.seed_dispatches(count)
+    if isinstance(target, StandinTarget):
+        target.erp.reset_rpc_calls()
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
+    sandbox_port, http_port = _free_port(), _free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
+    sandbox_args = ["sandbox", "--port", str(sandbox_port), "--outbox", str(workdir / "outbox")]
+    sandbox_args += ["--api-key", API_KEY, "--api-secret", API_SECRET]
+    sandbox_args += ["--sent-delay", "0", "--log-level", "warning"]
+    sandbox = _start(
+        sandbox_args,
+        base_env,
+        workdir / "sandbox.log",
+        sandbox_url + "_sandbox/health",
+    )
+    env = base_env | {
+        "COURIER_ODOO_URL": target.url,
+        "COURIER_ODOO_DB": target.db,
+        "COURIER_ODOO_LOGIN": target.login,
+        "COURIER_ODOO_PASSWORD": target.password,
+        "COURIER_MAILJET_API_KEY": API_KEY,
+        "COURIER_MAILJET_API_SECRET": API_SECRET,
+        "COURIER_MAILJET_API_URL": sandbox_url,
+        "COURIER_BATCH_SIZE": str(batch_size),
+        "COURIER_IDLE_SECONDS": "0.5",
+        "COURIER_HTTP_PORT": str(http_port),
+        "COURIER_STATE_DIR": str(workdir / "state"),
+        "COURIER_LOG_LEVEL": "warning",
+    }
+    try:
+        launched = time.monotonic()
+        daemon = _start(
+            ["run"], env, workdir / "courierd.log", f"http://127.0.0.1:{http_port}/healthz"
+        )
+        sampler = RssSampler(daemon.pid)
+        sampler.start()
+        ready = time.monotonic()
+        try:
+            done, transmitted = False, 0
+            while not done and time.monotonic() - ready < timeout:
+                time.sleep(0.05)
+                done, transmitted = _finished(target, ids)
+            finished = time.monotonic()
+        finally:
+            _stop(daemon)
+            peak = sampler.stop()
+        stats = json.loads(_get(sandbox_url + "_sandbox/stats")[1] or b"{}")
+    finally:
+        _stop(sandbox)
+        shutil.rmtree(workdir, ignore_errors=True)
+    return Figures(
+        count=count,
+        batch_size=batch_size,
+        transmitted=transmitted,
+        seconds=finished - ready,
+        seconds_with_startup=finished - launched,
+        rpc_calls=target.rpc_calls() if isinstance(target, StandinTarget) else None,
+        peak_rss_bytes=peak,
+        send_calls=int(stats.get("send_calls", 0)),
+    )
+
+
+def print_figures(figures: Figures, label: str) -> None:
+    rpc = figures.rpc_per_dispatch
+    rows = [
+        ("dispatches per second", f"{figures.rate:.1f}", f">= {TARGET_RATE:.0f}"),
+        (
+            "RPC calls per dispatch",
+            "n/a" if rpc is None else f"{rpc:.3f}",
+            f"<= {TARGET_RPC_PER_DISPATCH}",
+        ),
+        (
+            "peak RSS of courierd (MB)",
+            f"{figures.peak_rss_bytes / 2**20:.1f}",
+            f"<= {TARGET_RSS_MB:.0f}",
+        ),
+    ]
+    print(
+        f"send throughput through {label}: {figures.count} dispatches, batch {figures.batch_size}"
+    )
+    print(
+        f"  transmitted {figures.transmitted}/{figures.count} in {figures.seconds:.2f} s "
+        f"({figures.seconds_with_startup:.2f} s with courierd's start), "
+        f"{figures.send_calls} Mailjet Send calls"
+    )
+    print(f"  {'figure':<28}{'measured':>12}{'target':>12}")
+    for name, measured, target in rows:
+        print(f"  {name:<28}{measured:>12}{target:>12}")
+    if figures.rpc_calls:
+        calls = ", ".join(f"{k} {v}" for k, v in sorted(figures.rpc_calls.items()))
+        print(f"  RPC calls by method: {calls}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000, help="queued dispatches (1000)")
+    parser.add_argument("--batch-size", type=int, default=50, help="COURIER_BATCH_SIZE (50)")
+    args = parser.parse_args(argv)
+    with StandinErp(password="bench-password") as erp:
+        figures = measure(StandinTarget(erp), count=args.count, batch_size=args.batch_size)
+    print_figures(figures, "the stand-in ERP and the Mailjet sandbox")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
