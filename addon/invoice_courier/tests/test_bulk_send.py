@@ -97,15 +97,24 @@ class TestBulkSend(AccountTestInvoicingCommon):
 
         template_class = type(self.env["mail.template"])
         original_render_field = template_class._render_field
-        rendered_batches = []
+        rendered_fields = []
 
         def counting_render_field(template, field, res_ids, *args, **kwargs):
-            rendered_batches.append((field, template.env.lang, len(res_ids)))
+            rendered_fields.append((field, template.env.lang, len(res_ids)))
             return original_render_field(template, field, res_ids, *args, **kwargs)
+
+        qweb_class = type(self.env["ir.qweb"])
+        original_compile = qweb_class._compile
+        compiled = []
+
+        def counting_compile(qweb, template):
+            compiled.append(template)
+            return original_compile(qweb, template)
 
         self.patch(report_class, "_render_qweb_pdf", no_pdf)
         self.patch(report_class, "_render_qweb_pdf_prepare_streams", no_pdf)
         self.patch(template_class, "_render_field", counting_render_field)
+        self.patch(qweb_class, "_compile", counting_compile)
 
         wizard = self._open(moves)
         wizard.action_send()
@@ -115,12 +124,26 @@ class TestBulkSend(AccountTestInvoicingCommon):
             len(self.env["courier.dispatch"].search([("move_id", "in", moves.ids)])), 80
         )
         self.assertFalse(moves.invoice_pdf_report_id)
-        self.assertCountEqual(
-            rendered_batches,
-            [
-                ("subject", "en_US", 40),
-                ("body_html", "en_US", 40),
-                ("subject", "fr_FR", 40),
-                ("body_html", "fr_FR", 40),
-            ],
+        self.assertCountEqual(rendered_fields, [("subject", "en_US", 40), ("subject", "fr_FR", 40)])
+        self.assertEqual(
+            len(compiled), 2, "the body is compiled once per language, not once per invoice"
         )
+
+    def test_batch_body_is_what_the_template_renders(self):
+        moves = self._invoices(self.english, 2) | self._invoices(self.french, 1, "out_refund")
+        wizard = self._open(moves)
+        wizard.action_send()
+        template = self.env.ref("invoice_courier.mail_template_courier_invoice")
+        for move in moves:
+            lang = template._render_lang(move.ids)[move.id]
+            expected = template.with_context(lang=lang)._render_field(
+                "body_html", move.ids, options={"post_process": True}
+            )[move.id]
+            dispatch = move.courier_dispatch_ids
+            self.assertEqual(
+                dispatch.body_html,
+                self.env["courier.dispatch"]
+                ._fields["body_html"]
+                .convert_to_cache(expected, dispatch),
+            )
+            self.assertIn(move.partner_id.name, dispatch.body_html)

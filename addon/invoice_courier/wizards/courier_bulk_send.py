@@ -1,7 +1,8 @@
+from lxml import html as lxml_html
 from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.fields import Command
-from odoo.tools import email_normalize
+from odoo.tools import SQL, email_normalize, safe_eval
 
 from .courier_compose import CUSTOMER_MOVE_TYPES, TEMPLATE_XMLID
 
@@ -146,12 +147,61 @@ class CourierBulkSend(models.TransientModel):
             return {move.id: (move.display_name, False) for move in moves}
         for _lang, (lang_template, res_ids) in template._classify_per_lang(moves.ids).items():
             subjects = lang_template._render_field("subject", res_ids)
-            bodies = lang_template._render_field(
-                "body_html", res_ids, options={"post_process": True}
-            )
+            bodies = self._render_bodies(lang_template, res_ids)
             for res_id in res_ids:
                 rendered[res_id] = (subjects[res_id], bodies[res_id])
         return rendered
+
+    @api.model
+    def _render_bodies(self, lang_template, res_ids):
+        """{res id: body} of one language, the QWeb body compiled once.
+
+        mail.template._render_field("body_html") compiles the QWeb source again
+        for every record (about 30 ms each): right for one invoice, 15 s for
+        500. This runs the same steps (evaluation context, wrapper div, local
+        links made absolute) with one compilation; mail.template renders
+        unrestricted, so no sandbox option is lost.
+        """
+        source = lang_template.body_html
+        model = lang_template.render_model
+        if not source or not lang_template._has_unsafe_expression_template_qweb(source, model):
+            # Odoo's regex path compiles nothing: nothing to save.
+            return lang_template._render_field("body_html", res_ids, options={"post_process": True})
+        base_values = lang_template._render_eval_context()
+        element = lxml_html.fragment_fromstring(source, create_parent="div")
+        qweb = self.env["ir.qweb"]
+        render = None
+        rendered = {}
+        for record in self.env[model].browse(res_ids):
+            values = dict(base_values, object=record)
+            record_qweb = qweb._prepare_environment(values)
+            safe_eval.check_values(values)
+            if render is None:
+                functions, def_name = record_qweb._compile(element)
+                render = functions[def_name]
+            # [5:-6] drops the <div> wrapping the fragment, as Odoo does.
+            rendered[record.id] = Markup("".join(render(record_qweb, values))[5:-6])
+        return lang_template._render_template_postprocess(model, rendered)
+
+    @api.model
+    def _ensure_access_tokens(self, moves):
+        """Give every move its portal token in one statement.
+
+        The template's link calls get_portal_url(), which writes a missing
+        token through account.move.write one invoice at a time (about 100 ms
+        each with the journal-line synchronisation it triggers).
+        """
+        missing = moves.filtered(lambda move: not move.access_token)
+        if not missing:
+            return
+        self.env.cr.execute(
+            SQL(
+                "UPDATE account_move SET access_token = gen_random_uuid()::text"
+                " WHERE id IN %s AND access_token IS NULL",
+                tuple(missing.ids),
+            )
+        )
+        missing.invalidate_recordset(["access_token"])
 
     def _queue(self):
         """Create the dispatches; returns (queued moves, [(move, reason)] skipped)."""
@@ -159,32 +209,30 @@ class CourierBulkSend(models.TransientModel):
         sendable, skipped = self._split(self.move_ids)
         if not sendable:
             return sendable, skipped
-        # Tokens first, in one pass: the template's portal link would otherwise
-        # write them one at a time while rendering.
-        for move in sendable.filtered(lambda m: not m.access_token):
-            move._portal_ensure_token()
+        self._ensure_access_tokens(sendable)
         rendered = self._render_per_lang(sendable)
         vals_list = []
         for move in sendable:
             subject, body = rendered[move.id]
             partner = move.partner_id
+            recipient = {
+                "partner_id": partner.id,
+                "email": email_normalize(partner.email),
+                "name": partner.name,
+            }
             vals_list.append(
                 {
                     "move_id": move.id,
                     "subject": subject,
                     "body_html": body,
-                    "recipient_ids": [
-                        Command.create(
-                            {
-                                "partner_id": partner.id,
-                                "email": email_normalize(partner.email),
-                                "name": partner.name,
-                            }
-                        )
-                    ],
+                    "recipient_ids": [Command.create(recipient)],
                 }
             )
-        self.env["courier.dispatch"].create(vals_list)
+        # Creating a dispatch writes the invoice's courier_state; through
+        # account.move.write each write would also resynchronise and re-check
+        # the journal lines (about 100 ms an invoice). Nothing here touches them.
+        no_line_checks = {"skip_invoice_sync": True, "check_move_validity": False}
+        self.env["courier.dispatch"].with_context(**no_line_checks).create(vals_list)
         return sendable, skipped
 
     def action_send(self):
