@@ -7,8 +7,6 @@ with one line when no Odoo is found).
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Iterator
 
 import pytest
@@ -16,18 +14,11 @@ from courierd.standin_erp import StandinErp
 
 from tests.support.erp_backends import ErpBackend, StandinBackend
 
-ODOO_SUPPORT_MODULE = "tests.support.odoo"
-
-
-def _odoo_support_available() -> bool:
-    return importlib.util.find_spec(ODOO_SUPPORT_MODULE) is not None
-
 
 def pytest_configure(config: pytest.Config) -> None:
-    # The real-Odoo fixtures live in their own module; registering it as a plugin
-    # makes `odoo_backend` (and whatever it depends on) known to every test.
-    if _odoo_support_available():
-        config.pluginmanager.import_plugin(ODOO_SUPPORT_MODULE)
+    # The real-Odoo fixtures (odoo_install, odoo_server, odoo_backend) live in
+    # their own module; as a plugin they are known to every test.
+    config.pluginmanager.import_plugin("tests.support.odoo")
 
 
 @pytest.fixture
@@ -44,10 +35,4 @@ def standin_backend(standin_erp: StandinErp) -> StandinBackend:
 
 @pytest.fixture(params=["standin", "odoo"])
 def erp_backend(request: pytest.FixtureRequest) -> ErpBackend:
-    if request.param == "standin":
-        return request.getfixturevalue("standin_backend")
-    if not _odoo_support_available() or not hasattr(
-        importlib.import_module(ODOO_SUPPORT_MODULE), "odoo_backend"
-    ):
-        pytest.skip("no real Odoo backend fixture yet")
-    return request.getfixturevalue("odoo_backend")
+    return request.getfixturevalue(f"{request.param}_backend")

@@ -26,6 +26,7 @@ def _killed_after_mailjet_accepted(
         assert {d["state"] for d in erp.dispatches(ids)} == {"sending"}
     finally:
         daemon.kill()  # ...and its report never arrives
+        daemon.close_log()
     erp.clear_faults()
 
 

@@ -3,7 +3,8 @@
 `courierd_process` starts `courierd run` with a given environment (nothing
 inherited from the caller's COURIER_* variables), writes its logs to a file
 under test-artifacts/, waits for /healthz and stops it with SIGTERM on exit;
-`DaemonProcess.kill()` is the SIGKILL a crash test needs.
+`DaemonProcess.kill()` is the SIGKILL a crash test needs. `launch` starts
+any other `courierd` command the same way (e.g. `standin-erp`).
 """
 
 from __future__ import annotations
@@ -137,6 +138,9 @@ class DaemonProcess:
         self._log_file.flush()
         return int(self.process.returncode)
 
+    def close_log(self) -> None:
+        self._log_file.close()
+
     def kill(self) -> int:
         """SIGKILL (kill -9): no chance to finish the batch or flush anything."""
         if self.running():
@@ -146,40 +150,61 @@ class DaemonProcess:
         return int(self.process.returncode)
 
 
-def start_courierd(
-    env: Mapping[str, str], log_name: str, *, wait_healthy: bool = True, timeout: float = 30
+def launch(
+    args: list[str],
+    env: Mapping[str, str],
+    log_name: str,
+    base_url: str,
+    health_path: str,
+    *,
+    wait_healthy: bool = True,
+    timeout: float = 30,
 ) -> DaemonProcess:
-    """Launch `courierd run`; COURIER_HTTP_PORT must be in `env`."""
+    """`courierd <args>` in the background, logging to test-artifacts/<log_name>.
+
+    With `wait_healthy`, returns once `base_url + health_path` answers 200.
+    """
     log_path = artifact_path(log_name)
     log_file = log_path.open("ab")
-    log_file.write(f"----- courierd run ({time.strftime('%H:%M:%S')})\n".encode())
+    log_file.write(f"----- courierd {' '.join(args)} ({time.strftime('%H:%M:%S')})\n".encode())
     log_file.flush()
     process = subprocess.Popen(
-        [*courierd_command(), "run"],
+        [*courierd_command(), *args],
         env=clean_environ(env),
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
-    host = env.get("COURIER_HTTP_HOST", "127.0.0.1")
-    daemon = DaemonProcess(process, log_path, f"http://{host}:{env['COURIER_HTTP_PORT']}", log_file)
-    if wait_healthy:
-        try:
-            wait_until(
-                lambda: not daemon.running() or daemon.healthz()[0] == 200,
-                timeout,
-                f"courierd /healthz (log: {log_path})",
-            )
-        except AssertionError:
-            daemon.kill()
-            log_file.close()
-            raise
-        if not daemon.running():
-            log_file.close()
-            raise AssertionError(
-                f"courierd exited with {process.returncode} at start; log: {log_path}\n"
-                + log_path.read_text(errors="replace")[-3000:]
-            )
+    daemon = DaemonProcess(process, log_path, base_url, log_file)
+    if not wait_healthy:
+        return daemon
+    try:
+        wait_until(
+            lambda: not daemon.running() or http_get(base_url + health_path)[0] == 200,
+            timeout,
+            f"courierd {args[0]} at {base_url + health_path} (log: {log_path})",
+        )
+    except AssertionError:
+        daemon.kill()
+        log_file.close()
+        raise
+    if not daemon.running():
+        log_file.close()
+        raise AssertionError(
+            f"courierd {args[0]} exited with {process.returncode} at start; log: {log_path}\n"
+            + log_path.read_text(errors="replace")[-3000:]
+        )
     return daemon
+
+
+def start_courierd(
+    env: Mapping[str, str], log_name: str, *, wait_healthy: bool = True, timeout: float = 30
+) -> DaemonProcess:
+    """Launch `courierd run`; COURIER_HTTP_PORT must be in `env`."""
+    host = env.get("COURIER_HTTP_HOST", "127.0.0.1")
+    base_url = f"http://{host}:{env['COURIER_HTTP_PORT']}"
+    return launch(
+        ["run"], env, log_name, base_url, "/healthz", wait_healthy=wait_healthy, timeout=timeout
+    )
 
 
 @contextmanager
@@ -192,4 +217,4 @@ def courierd_process(
         yield daemon
     finally:
         daemon.terminate()
-        daemon._log_file.close()
+        daemon.close_log()
