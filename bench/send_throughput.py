@@ -19,6 +19,7 @@ its server running); it cannot count RPC calls, so that figure shows n/a.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -36,6 +37,7 @@ from typing import Any, Protocol
 
 import psutil
 from courierd.standin_erp import StandinErp
+from courierd.standin_erp.values import minimal_pdf
 
 TARGET_RATE = 50.0  # dispatches per second
 TARGET_RPC_PER_DISPATCH = 0.1
@@ -80,6 +82,7 @@ class Figures:
     rpc_calls: dict[str, int] | None
     peak_rss_bytes: int
     send_calls: int
+    sandbox_send_seconds: float  # one Send call of `batch_size` messages, timed alone
 
     @property
     def rate(self) -> float:
@@ -164,6 +167,43 @@ def _finished(target: ErpTarget, ids: list[int]) -> tuple[bool, int]:
     return all(s in ("transmitted", "failed") for s in states), states.count("transmitted")
 
 
+def _time_one_send(sandbox_url: str, messages: int) -> float:
+    """Seconds the sandbox takes for one Send call like courierd's (HTML, text, a PDF)."""
+    pdf = base64.b64encode(minimal_pdf("INV/PROBE")).decode()
+    body = {
+        "Messages": [
+            {
+                "From": {"Email": "billing@company.example", "Name": "Probe"},
+                "To": [{"Email": f"probe-{i}@customer.example"}],
+                "Subject": "Invoice INV/PROBE",
+                "TextPart": "Dear customer, here is your invoice.",
+                "HTMLPart": '<p>Dear customer, <a href="https://erp.example/my">view it</a></p>',
+                "CustomID": f"probe-{i}-{time.time_ns()}",
+                "TrackOpens": "enabled",
+                "TrackClicks": "enabled",
+                "Attachments": [
+                    {
+                        "ContentType": "application/pdf",
+                        "Filename": "probe.pdf",
+                        "Base64Content": pdf,
+                    }
+                ],
+            }
+            for i in range(messages)
+        ]
+    }
+    token = base64.b64encode(f"{API_KEY}:{API_SECRET}".encode()).decode()
+    request = urllib.request.Request(
+        sandbox_url + "v3.1/send",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Basic {token}"},
+    )
+    started = time.monotonic()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        response.read()
+    return time.monotonic() - started
+
+
 def measure(
     target: ErpTarget, *, count: int = 1000, batch_size: int = 50, timeout: float = 600
 ) -> Figures:
@@ -221,6 +261,7 @@ def measure(
             _stop(daemon)
             peak = sampler.stop()
         stats = json.loads(_get(sandbox_url + "_sandbox/stats")[1] or b"{}")
+        sandbox_send_seconds = _time_one_send(sandbox_url, batch_size)
     finally:
         _stop(sandbox)
         shutil.rmtree(workdir, ignore_errors=True)
@@ -233,6 +274,7 @@ def measure(
         rpc_calls=target.rpc_calls() if isinstance(target, StandinTarget) else None,
         peak_rss_bytes=peak,
         send_calls=int(stats.get("send_calls", 0)),
+        sandbox_send_seconds=sandbox_send_seconds,
     )
 
 
@@ -262,6 +304,11 @@ def print_figures(figures: Figures, label: str) -> None:
     print(f"  {'figure':<28}{'measured':>12}{'target':>12}")
     for name, measured, target in rows:
         print(f"  {name:<28}{measured:>12}{target:>12}")
+    ceiling = figures.batch_size / figures.sandbox_send_seconds
+    print(
+        f"  the sandbox alone takes {figures.sandbox_send_seconds:.2f} s per Send call of "
+        f"{figures.batch_size} (about {ceiling:.0f} dispatches/s on its own)"
+    )
     if figures.rpc_calls:
         calls = ", ".join(f"{k} {v}" for k, v in sorted(figures.rpc_calls.items()))
         print(f"  RPC calls by method: {calls}")
