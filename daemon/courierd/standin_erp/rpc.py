@@ -205,7 +205,7 @@ class RpcHandler:
                 raise BadArguments(f"{method}() needs db, uid, password, model and method")
             db, uid, password, model, model_method = args[:5]
             self._check_db(db)
-            if uid != DAEMON_UID or password != self.credentials.password:
+            if _as_uid(uid) != DAEMON_UID or password != self.credentials.password:
                 raise AccessDenied()
             if method == "execute_kw":
                 call_args = args[5] if len(args) > 5 else []
@@ -254,6 +254,13 @@ class RpcHandler:
         except TypeError as exc:
             raise BadArguments(f"{model}.{method}() {exc}") from exc
         return target(*bound.args, **bound.kwargs)
+
+
+def _as_uid(value: Any) -> int | None:
+    try:
+        return int(value)  # Odoo takes int(params[1])
+    except (TypeError, ValueError):
+        return None
 
 
 def lookup_route(handler: RpcHandler, path: str) -> Callable[[dict[str, Any], str | None], Any]:

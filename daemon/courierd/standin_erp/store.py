@@ -280,7 +280,7 @@ class CourierStore:
 
     def render_pdf(self, dispatch_id: Any) -> dict[str, str]:
         dispatch_id = _as_int(dispatch_id, "dispatch_id")
-        if self.render_seconds:
+        if self.render_seconds and not self._stored_pdf(dispatch_id):
             time.sleep(self.render_seconds)
         with self._transaction() as conn:
             row = conn.execute(
@@ -306,6 +306,15 @@ class CourierStore:
                 "content_type": "application/pdf",
                 "base64": pdf,
             }
+
+    def _stored_pdf(self, dispatch_id: int) -> bool:
+        with self._lock:
+            row = self._conn.execute(
+                """SELECT i.pdf_base64 IS NOT NULL FROM dispatch d
+                   JOIN invoice i ON i.id = d.move_id WHERE d.id = ?""",
+                (dispatch_id,),
+            ).fetchone()
+        return bool(row and row[0])
 
     # --------------------------------------------------------- contract: report
 
