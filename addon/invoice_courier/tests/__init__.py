@@ -1,8 +1,8 @@
-from . import (
-    test_contract,
-    test_ranking,
+from . import (  # noqa: F401
     test_access,
-    test_compose_wizard,
     test_bulk_send,
+    test_compose_wizard,
+    test_contract,
     test_portal,
+    test_ranking,
 )
