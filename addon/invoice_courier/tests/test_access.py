@@ -45,6 +45,12 @@ class TestDaemonAccess(CourierCase):
                 {"move_id": dispatch.move_id.id, "subject": "x"}
             )
 
+    def test_system_administrator_may_call_the_contract(self):
+        dispatch = self.make_dispatch()
+        admin = self.env.ref("base.user_admin")
+        claimed = self.env["courier.dispatch"].with_user(admin).courier_claim("admin", 10, 60)
+        self.assertEqual([payload["id"] for payload in claimed], [dispatch.id])
+
     def test_other_users_cannot_call_the_contract(self):
         accountant = new_test_user(
             self.env,

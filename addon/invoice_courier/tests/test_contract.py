@@ -414,3 +414,32 @@ class TestConcurrentClaims(TransactionCase):
             cr_b.rollback()
             cr_a.close()
             cr_b.close()
+
+
+@tagged("post_install", "-at_install")
+class TestCourierSettings(CourierCase):
+    def test_settings_write_the_company_and_show_the_webhook_url(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "invoice_courier.webhook_url", "https://courier.example/mailjet/events"
+        )
+        settings = self.env["res.config.settings"].create({})
+        self.assertEqual(settings.courier_webhook_url, "https://courier.example/mailjet/events")
+        settings.write(
+            {
+                "courier_sender_email": "invoices@example.com",
+                "courier_sender_name": "Invoices",
+                "courier_track_opens": False,
+                "courier_track_clicks": False,
+            }
+        )
+        settings.execute()
+        company = self.env.company
+        self.assertEqual(company.courier_sender_email, "invoices@example.com")
+        self.assertEqual(company.courier_sender_name, "Invoices")
+        self.assertFalse(company.courier_track_opens)
+        dispatch = self.make_dispatch()
+        [payload] = self.claim()
+        self.assertEqual(payload["sender"], {"email": "invoices@example.com", "name": "Invoices"})
+        self.assertIs(payload["track_opens"], False)
+        self.assertIs(payload["track_clicks"], False)
+        self.assertEqual(dispatch.reply_to, "invoices@example.com")
