@@ -8,6 +8,7 @@ Prints figures, asserts nothing:
 - the daemon's peak RSS, sampled with psutil (target <= 100 MB).
 
     .venv/bin/python bench/send_throughput.py [--count 1000] [--batch-size 50]
+        [--pending-pdfs [--pdf-render-seconds 1.3]]
 
 `measure()` takes any ERP target with the tests' ErpBackend shape (url, db,
 login, password, seed_dispatches, dispatches) plus an optional
@@ -58,12 +59,13 @@ class ErpTarget(Protocol):
 class StandinTarget:
     """The stand-in ERP as a benchmark target, with its RPC counters."""
 
-    def __init__(self, erp: StandinErp) -> None:
+    def __init__(self, erp: StandinErp, with_pdf: bool = True) -> None:
         self.erp = erp
+        self.with_pdf = with_pdf
         self.url, self.db, self.login, self.password = erp.url, erp.db, erp.login, erp.password
 
     def seed_dispatches(self, count: int, emails: list[str] | None = None) -> list[int]:
-        return self.erp.seed_dispatches(count, emails)
+        return self.erp.seed_dispatches(count, emails, with_pdf=self.with_pdf)
 
     def dispatches(self, ids: list[int]) -> list[dict[str, Any]]:
         return self.erp.dispatches(ids)
@@ -318,10 +320,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1000, help="queued dispatches (1000)")
     parser.add_argument("--batch-size", type=int, default=50, help="COURIER_BATCH_SIZE (50)")
+    parser.add_argument(
+        "--pending-pdfs",
+        action="store_true",
+        help="invoices without a stored PDF: courierd has each one rendered",
+    )
+    parser.add_argument(
+        "--pdf-render-seconds",
+        type=float,
+        default=0.0,
+        help="time the stand-in takes per PDF render (real Odoo: about 1.3)",
+    )
     args = parser.parse_args(argv)
-    with StandinErp(password="bench-password") as erp:
-        figures = measure(StandinTarget(erp), count=args.count, batch_size=args.batch_size)
-    print_figures(figures, "the stand-in ERP and the Mailjet sandbox")
+    with StandinErp(password="bench-password", pdf_render_seconds=args.pdf_render_seconds) as erp:
+        target = StandinTarget(erp, with_pdf=not args.pending_pdfs)
+        figures = measure(target, count=args.count, batch_size=args.batch_size)
+    label = "the stand-in ERP and the Mailjet sandbox"
+    if args.pending_pdfs:
+        label += f", every PDF rendered ({args.pdf_render_seconds:g} s each)"
+    print_figures(figures, label)
     return 0
 
 
