@@ -35,9 +35,9 @@ class CourierBulkSend(models.TransientModel):
         [("draft", "To send"), ("done", "Queued")], string="Step", default="draft", required=True
     )
     ready_count = fields.Integer(string="Ready to send", compute="_compute_preview")
-    skipped_count = fields.Integer(string="Skipped", compute="_compute_preview")
+    skipped_count = fields.Integer(string="To skip", compute="_compute_preview")
     skipped_html = fields.Html(
-        string="Skipped invoices", compute="_compute_preview", sanitize=False
+        string="Invoices to skip", compute="_compute_preview", sanitize=False
     )
     queued_move_ids = fields.Many2many(
         "account.move",
@@ -47,8 +47,8 @@ class CourierBulkSend(models.TransientModel):
         string="Queued invoices",
     )
     queued_count = fields.Integer(string="Queued", compute="_compute_queued_count")
-    result_skipped_html = fields.Html(string="Skipped", sanitize=False, readonly=True)
-    result_skipped_count = fields.Integer(string="Skipped invoices", readonly=True)
+    result_skipped_html = fields.Html(string="Skipped invoices", sanitize=False, readonly=True)
+    result_skipped_count = fields.Integer(string="Skipped", readonly=True)
 
     @api.model
     def default_get(self, fields_list):
