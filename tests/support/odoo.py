@@ -139,7 +139,9 @@ def find_odoo() -> OdooEnv | str:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"cannot run Odoo's python {python}: {exc}"
     if probe.returncode != 0:
-        reason = (probe.stderr.strip().splitlines() or ["unknown error"])[-1]
+        lines = probe.stderr.strip().splitlines() or ["unknown error"]
+        # The exception line ("psycopg2.OperationalError: ..."), not libpq's hint after it.
+        reason = next((line for line in reversed(lines) if "Error" in line), lines[-1]).strip()
         return (
             f"no PostgreSQL for role {env.pg_user} at {env.pg_host}:{env.pg_port}"
             f" (run scripts/start-postgres.sh): {reason}"
