@@ -1,4 +1,5 @@
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.fields import Command
 from odoo.tests import tagged
 
@@ -147,3 +148,19 @@ class TestBulkSend(AccountTestInvoicingCommon):
                 .convert_to_cache(expected, dispatch),
             )
             self.assertIn(move.partner_id.name, dispatch.body_html)
+
+    def test_billing_user_can_bulk_send(self):
+        billing_user = mail_new_test_user(
+            self.env,
+            login="courier_billing",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=self.env.company.id,
+            company_ids=[Command.set(self.env.company.ids)],
+        )
+        moves = self._invoices(self.english, 2) | self._invoices(self.french, 1)
+        Wizard = self.env["courier.bulk.send"].with_user(billing_user)
+        wizard = Wizard.browse(Wizard.action_open_for(moves.with_user(billing_user))["res_id"])
+        wizard.action_send()
+        self.assertEqual(wizard.queued_count, 3)
+        self.assertEqual(set(moves.mapped("courier_state")), {"queued"})
+        self.assertEqual(moves.courier_dispatch_ids.requested_by_id, billing_user)

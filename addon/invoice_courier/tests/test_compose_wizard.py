@@ -1,5 +1,6 @@
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.invoice_courier.wizards.courier_compose import normalize_strict, split_addresses
+from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tests import Form, tagged
@@ -142,6 +143,26 @@ class TestComposeWizard(AccountTestInvoicingCommon):
         self.assertFalse(
             self.invoice.invoice_pdf_report_id, "the PDF is rendered later by courierd"
         )
+
+    def test_billing_user_can_send(self):
+        billing_user = mail_new_test_user(
+            self.env,
+            login="courier_compose_billing",
+            groups="base.group_user,account.group_account_invoice",
+            company_id=self.env.company.id,
+            company_ids=[Command.set(self.env.company.ids)],
+        )
+        Compose = self.env["courier.compose"].with_user(billing_user)
+        form = Form(Compose.with_context(active_model="account.move", active_ids=self.invoice.ids))
+        form.other_emails = "ceo@customer.example"
+        form.save().action_send()
+        dispatch = self.invoice.courier_dispatch_ids
+        self.assertEqual(dispatch.requested_by_id, billing_user)
+        self.assertEqual(
+            sorted(dispatch.recipient_ids.mapped("email")),
+            ["billing@customer.example", "ceo@customer.example"],
+        )
+        self.assertEqual(self.invoice.courier_state, "queued")
 
     def test_typed_addresses_only(self):
         compose = self._compose(partner_ids=[Command.clear()], other_emails="ceo@customer.example")
