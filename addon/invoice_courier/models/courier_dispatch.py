@@ -97,10 +97,13 @@ class CourierDispatch(models.Model):
                 raise UserError(_("Choose the invoice to send."))
             company = move.company_id
             vals.setdefault("custom_id", uuid.uuid4().hex)
-            vals.setdefault("sender_email", self._courier_default_sender_email(company))
+            if not vals.get("sender_email"):
+                vals["sender_email"] = self._courier_default_sender_email(company)
             vals.setdefault("sender_name", company.courier_sender_name or company.name)
             vals.setdefault("reply_to", vals["sender_email"])
-            vals.setdefault("web_url", move.get_base_url() + move.get_portal_url())
+            if not vals.get("web_url"):
+                # get_portal_url() carries the access token (created when missing).
+                vals["web_url"] = move.get_base_url() + move.get_portal_url()
             vals["state"] = "queued"
             vals["queued_at"] = now
             vals.setdefault("requested_by_id", self.env.user.id)
@@ -121,6 +124,7 @@ class CourierDispatch(models.Model):
             )
         return email
 
+    @api.depends("move_id.display_name", "subject")
     def _compute_display_name(self):
         for dispatch in self:
             dispatch.display_name = "%s - %s" % (
