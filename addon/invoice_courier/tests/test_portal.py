@@ -50,6 +50,21 @@ class TestPortalView(AccountTestInvoicingHttpCommon):
         self.assertEqual(event.user_agent, "CourierTest/1.0 (customer)")
         self.assertIn(f"/my/invoices/{self.invoice.id}", event.url)
 
+    def test_portal_user_on_own_invoice_makes_it_viewed(self):
+        portal_user = mail_new_test_user(
+            self.env, login="courier_portal", password="courier_portal", groups="base.group_portal"
+        )
+        invoice = self.invoice.copy(
+            {"partner_id": portal_user.partner_id.id, "invoice_date": "2026-11-27"}
+        )
+        invoice.action_post()
+        self.authenticate("courier_portal", "courier_portal")
+        response = self.url_open(f"/my/invoices/{invoice.id}")
+        self.assertEqual(response.status_code, 200)
+        invoice.invalidate_recordset()
+        self.assertEqual(invoice.courier_state, "viewed")
+        self.assertEqual(self.invoice.courier_state, "not_sent", "only the visited invoice")
+
     def test_embedded_preview_does_not_count_twice(self):
         self.url_open(self.invoice.get_portal_url(report_type="html"))
         self.invoice.invalidate_recordset()
