@@ -14,7 +14,6 @@ addon does, so a test passing here means the same against real Odoo.
 from __future__ import annotations
 
 import base64
-import json
 import sqlite3
 import threading
 import time
@@ -25,24 +24,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from courierd.standin_erp.dispatching import apply_report, claim_payload
 from courierd.standin_erp.errors import UserError, ValidationError
-from courierd.standin_erp.ranking import (
-    EVENT_SOURCES,
-    EVENT_TYPES,
-    OPEN_STATUSES,
-    STATUS_RANK,
-    UNDELIVERABLE_STATUSES,
-    top_status,
-)
+from courierd.standin_erp.ranking import EVENT_TYPES, OPEN_STATUSES
 from courierd.standin_erp.schema import SCHEMA
-from courierd.standin_erp.values import format_time, minimal_pdf, parse_time, pdf_filename, utc_now
+from courierd.standin_erp.tracking import (
+    known_key,
+    match_recipient,
+    refresh_invoice_state,
+    store_event,
+)
+from courierd.standin_erp.values import format_time, minimal_pdf, pdf_filename, utc_now
 
 SENDER_EMAIL = "billing@company.example"
 SENDER_NAME = "Stand-in Company"
-DEFAULT_RETRY_AFTER = 60
 MAX_CLAIM = 200
 MAX_OPEN_TRACKING = 500
-FINAL_STATES = ("transmitted", "failed", "cancelled")
 
 
 def _as_int(value: Any, field: str) -> int:
@@ -122,7 +119,7 @@ class CourierStore:
                 )
                 invoice_id = self._insert_invoice(conn, now, tag, move_type, lang, with_pdf)
                 ids.append(self._insert_dispatch(conn, now, invoice_id, addresses))
-                self._refresh_invoice_state(conn, invoice_id)
+                refresh_invoice_state(conn, invoice_id)
         return ids
 
     def _insert_invoice(
@@ -218,63 +215,8 @@ class CourierStore:
                     (worker_id[:255], expires, row["id"]),
                 )
                 # An earlier attempt may have reached Mailjet before its report was lost.
-                claimed.append(self._claim_payload(conn, row["id"], row["attempts"] > 0))
+                claimed.append(claim_payload(conn, row["id"], row["attempts"] > 0))
             return claimed
-
-    def _claim_payload(
-        self, conn: sqlite3.Connection, dispatch_id: int, check_mailjet_first: bool
-    ) -> dict[str, Any]:
-        d = conn.execute(
-            """SELECT d.*, i.name AS invoice_name, i.partner_name, i.amount_total,
-                      i.amount_residual, i.currency, i.invoice_date, i.invoice_date_due,
-                      i.move_type, i.lang, i.payment_reference, i.pdf_base64
-               FROM dispatch d JOIN invoice i ON i.id = d.move_id WHERE d.id = ?""",
-            (dispatch_id,),
-        ).fetchone()
-        recipients = conn.execute(
-            "SELECT id, email, name FROM recipient WHERE dispatch_id = ? ORDER BY id",
-            (dispatch_id,),
-        ).fetchall()
-        attachments = []
-        if d["pdf_base64"]:
-            attachments.append(
-                {
-                    "filename": pdf_filename(d["invoice_name"]),
-                    "content_type": "application/pdf",
-                    "base64": d["pdf_base64"],
-                }
-            )
-        return {
-            "id": d["id"],
-            "custom_id": d["custom_id"],
-            "attempts": d["attempts"],
-            "check_mailjet_first": check_mailjet_first,
-            "company_id": d["company_id"],
-            "invoice_id": d["move_id"],
-            "sender": {"email": d["sender_email"], "name": d["sender_name"]},
-            "reply_to": d["reply_to"],
-            "recipients": [dict(r) for r in recipients],
-            "subject": d["subject"],
-            "html": d["body_html"],
-            "text": d["body_text"],
-            "attachments": attachments,
-            "pdf_pending": not d["pdf_base64"],
-            "web_url": d["web_url"],
-            "track_opens": bool(d["track_opens"]),
-            "track_clicks": bool(d["track_clicks"]),
-            "invoice": {
-                "name": d["invoice_name"],
-                "partner_name": d["partner_name"],
-                "amount_total": d["amount_total"],
-                "amount_residual": d["amount_residual"],
-                "currency": d["currency"],
-                "invoice_date": d["invoice_date"],
-                "invoice_date_due": d["invoice_date_due"],
-                "move_type": d["move_type"],
-                "lang": d["lang"],
-                "payment_reference": d["payment_reference"],
-            },
-        }
 
     # ----------------------------------------------------- contract: render_pdf
 
@@ -324,110 +266,8 @@ class CourierStore:
         counts = {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 0}
         with self._transaction() as conn:
             for result in results:
-                counts[self._apply_report(conn, result)] += 1
+                counts[apply_report(conn, result)] += 1
         return counts
-
-    def _apply_report(self, conn: sqlite3.Connection, result: Any) -> str:
-        """Apply one result; returns the count it falls under (ignored: nothing changed)."""
-        if not isinstance(result, dict):
-            return "ignored"
-        try:
-            dispatch_id = int(result.get("id") or 0)
-        except (TypeError, ValueError):
-            return "ignored"
-        row = conn.execute("SELECT * FROM dispatch WHERE id = ?", (dispatch_id,)).fetchone()
-        if row is None or row["custom_id"] != result.get("custom_id"):
-            return "ignored"
-        if row["state"] in FINAL_STATES:
-            return "ignored"
-        outcome = result.get("outcome")
-        if outcome == "transmitted":
-            # Accepted from any worker, even after the lease ran out: the email did go out.
-            self._report_transmitted(conn, row, result.get("recipients") or [], result)
-            return "transmitted"
-        # A retry or failure concerns a send in progress; once requeued, a repeated
-        # report must not push next_attempt_at a second time.
-        if row["state"] != "sending" or outcome not in ("retry", "failed"):
-            return "ignored"
-        error = result.get("error") if isinstance(result.get("error"), dict) else {}
-        if outcome == "retry":
-            retry_after = result.get("retry_after")
-            try:
-                delay = DEFAULT_RETRY_AFTER if retry_after is None else max(0, int(retry_after))
-            except (TypeError, ValueError):
-                delay = DEFAULT_RETRY_AFTER
-            conn.execute(
-                """UPDATE dispatch SET state = 'queued', next_attempt_at = ?,
-                       last_error = COALESCE(?, last_error), error_code = COALESCE(?, error_code),
-                       lease_owner = NULL, lease_expires_at = NULL
-                   WHERE id = ?""",
-                (
-                    format_time(utc_now() + timedelta(seconds=delay)),
-                    error.get("message") or None,
-                    error.get("code") or None,
-                    row["id"],
-                ),
-            )
-            return "retry"
-        message = error.get("message") or "Mailjet refused the email."
-        conn.execute(
-            """UPDATE dispatch SET state = 'failed', last_error = ?, error_code = ?,
-                   lease_owner = NULL, lease_expires_at = NULL
-               WHERE id = ?""",
-            (message, error.get("code") or None, row["id"]),
-        )
-        self._refresh_invoice_state(conn, row["move_id"])
-        self._note(conn, row["move_id"], "note", f"Sending by email failed: {message}")
-        self._note(
-            conn,
-            row["move_id"],
-            "activity",
-            f"Mailjet did not accept the email ({error.get('code') or '-'}): {message}",
-        )
-        return "failed"
-
-    def _report_transmitted(
-        self, conn: sqlite3.Connection, row: sqlite3.Row, reported: Any, result: dict[str, Any]
-    ) -> None:
-        moment = parse_time(result.get("time"))
-        by_email = {}
-        for item in reported if isinstance(reported, list) else []:
-            if isinstance(item, dict):
-                by_email[str(item.get("email") or "").strip().lower()] = item
-        recipients = conn.execute(
-            "SELECT * FROM recipient WHERE dispatch_id = ? ORDER BY id", (row["id"],)
-        ).fetchall()
-        conn.execute(
-            """UPDATE dispatch SET state = 'transmitted', transmitted_at = ?, lease_owner = NULL,
-                   lease_expires_at = NULL, next_attempt_at = NULL
-               WHERE id = ?""",
-            (format_time(moment), row["id"]),
-        )
-        for recipient in recipients:
-            item = by_email.get(recipient["email"].strip().lower())
-            if item is None:
-                continue
-            message_id = str(item.get("message_id") or "") or None
-            conn.execute(
-                "UPDATE recipient SET message_id = ?, message_uuid = ? WHERE id = ?",
-                (message_id, str(item.get("message_uuid") or "") or None, recipient["id"]),
-            )
-            key = message_id or f"{row['custom_id']}:{recipient['email']}"
-            self._store_event(
-                conn,
-                recipient_id=recipient["id"],
-                event={
-                    "type": "transmitted",
-                    "source": "daemon",
-                    "dedupe_key": f"transmitted:{key}",
-                    "detail": item.get("message_href"),
-                    "time": result.get("time"),
-                },
-            )
-        conn.execute("UPDATE invoice SET is_move_sent = 1 WHERE id = ?", (row["move_id"],))
-        self._refresh_invoice_state(conn, row["move_id"])
-        addresses = ", ".join(r["email"] for r in recipients)
-        self._note(conn, row["move_id"], "note", f"Sent to {addresses} through Mailjet")
 
     # --------------------------------------------------------- contract: ingest
 
@@ -440,174 +280,16 @@ class CourierStore:
                 if not isinstance(event, dict) or not event.get("dedupe_key"):
                     counts["unmatched"] += 1
                     continue
-                if self._known_key(conn, str(event["dedupe_key"])):
+                if known_key(conn, str(event["dedupe_key"])):
                     counts["duplicate"] += 1
                     continue
-                recipient = self._match_recipient(conn, event)
+                recipient = match_recipient(conn, event)
                 if event.get("type") not in EVENT_TYPES or recipient is None:
                     counts["unmatched"] += 1
                     continue
-                self._store_event(conn, recipient_id=recipient["id"], event=event)
+                store_event(conn, recipient_id=recipient["id"], event=event)
                 counts["created"] += 1
         return counts
-
-    @staticmethod
-    def _known_key(conn: sqlite3.Connection, key: str) -> bool:
-        return (
-            conn.execute("SELECT 1 FROM event WHERE dedupe_key = ?", (key,)).fetchone() is not None
-        )
-
-    @staticmethod
-    def _match_recipient(conn: sqlite3.Connection, event: dict[str, Any]) -> sqlite3.Row | None:
-        """By message_id, else by custom_id + email (docs/contract.md)."""
-        if event.get("message_id"):
-            row = conn.execute(
-                "SELECT * FROM recipient WHERE message_id = ?", (str(event["message_id"]),)
-            ).fetchone()
-            if row is not None:
-                return row
-        if event.get("custom_id"):
-            return conn.execute(
-                """SELECT r.* FROM recipient r JOIN dispatch d ON d.id = r.dispatch_id
-                   WHERE d.custom_id = ? AND lower(trim(r.email)) = ?""",
-                (event["custom_id"], str(event.get("email") or "").strip().lower()),
-            ).fetchone()
-        return None
-
-    def _store_event(
-        self, conn: sqlite3.Connection, *, recipient_id: int, event: dict[str, Any]
-    ) -> None:
-        """Store one event (once per dedupe key) and apply its effects."""
-        key = str(event["dedupe_key"])
-        if self._known_key(conn, key):
-            return
-        place = conn.execute(
-            """SELECT r.status, r.dispatch_id, d.move_id FROM recipient r
-               JOIN dispatch d ON d.id = r.dispatch_id WHERE r.id = ?""",
-            (recipient_id,),
-        ).fetchone()
-        moment = parse_time(event.get("time"))
-        payload = event.get("payload")
-        conn.execute(
-            """INSERT INTO event (type, event_time, source, url, user_agent, detail, web_document,
-                   payload, dedupe_key, recipient_id, dispatch_id, move_id)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                event["type"],
-                format_time(moment),
-                event.get("source") if event.get("source") in EVENT_SOURCES else "daemon",
-                event.get("url") or None,
-                event.get("user_agent") or None,
-                str(event["detail"]) if event.get("detail") else None,
-                1 if event.get("web_document") else 0,
-                None if payload is None else json.dumps(payload),
-                key,
-                recipient_id,
-                place["dispatch_id"],
-                place["move_id"],
-            ),
-        )
-        status = self._rank_recipient(conn, recipient_id)
-        if event.get("web_document") or event["type"] == "viewed":
-            self._apply_viewed(conn, place["move_id"], moment)
-        if status in UNDELIVERABLE_STATUSES and place["status"] not in UNDELIVERABLE_STATUSES:
-            self._report_undeliverable(conn, place["move_id"], recipient_id)
-
-    @staticmethod
-    def _rank_recipient(conn: sqlite3.Connection, recipient_id: int) -> str:
-        """Status = highest-ranked type among the events, never simply the last one."""
-        recipient = conn.execute(
-            "SELECT message_id, status_time, error_text FROM recipient WHERE id = ?",
-            (recipient_id,),
-        ).fetchone()
-        events = conn.execute(
-            "SELECT type, event_time, detail FROM event WHERE recipient_id = ? ORDER BY id",
-            (recipient_id,),
-        ).fetchall()
-        status = top_status([e["type"] for e in events])
-        if status == "queued" and recipient["message_id"]:
-            status = "transmitted"
-        # The time shown is the first time the winning status was seen.
-        winning = [e for e in events if e["type"] == status]
-        times = [e["event_time"] for e in winning]
-        details = [e["detail"] for e in winning if e["detail"]]
-        error_text = recipient["error_text"]
-        if STATUS_RANK[status] >= STATUS_RANK["unsubscribed"] and details:
-            error_text = details[0]
-        conn.execute(
-            "UPDATE recipient SET status = ?, status_time = ?, error_text = ? WHERE id = ?",
-            (status, min(times) if times else recipient["status_time"], error_text, recipient_id),
-        )
-        return status
-
-    def _apply_viewed(self, conn: sqlite3.Connection, move_id: int, moment: datetime) -> None:
-        changed = conn.execute(
-            "UPDATE invoice SET courier_viewed_at = ? WHERE id = ? AND courier_viewed_at IS NULL",
-            (format_time(moment), move_id),
-        ).rowcount
-        if changed:
-            self._note(conn, move_id, "note", "Viewed by the customer")
-        self._refresh_invoice_state(conn, move_id)
-
-    def _report_undeliverable(
-        self, conn: sqlite3.Connection, move_id: int, recipient_id: int
-    ) -> None:
-        """A bounce or block: tell the sender so they resend to a corrected address."""
-        recipient = conn.execute(
-            "SELECT email, status FROM recipient WHERE id = ?", (recipient_id,)
-        ).fetchone()
-        self._note(
-            conn,
-            move_id,
-            "activity",
-            f"The email to {recipient['email']} was not delivered ({recipient['status']}). "
-            "Correct the address and send the invoice again.",
-        )
-        self._refresh_invoice_state(conn, move_id)
-
-    @staticmethod
-    def _refresh_invoice_state(conn: sqlite3.Connection, move_id: int) -> None:
-        """The invoice's courier_state from its latest send, its recipients and any view.
-
-        The latest send's failure or undeliverable addresses come first (the
-        sender must act), then a view by the customer, then the send's progress.
-        """
-        invoice = conn.execute(
-            "SELECT courier_viewed_at FROM invoice WHERE id = ?", (move_id,)
-        ).fetchone()
-        latest = conn.execute(
-            """SELECT id, state FROM dispatch WHERE move_id = ? AND state != 'cancelled'
-               ORDER BY id DESC LIMIT 1""",
-            (move_id,),
-        ).fetchone()
-        statuses = (
-            [
-                r["status"]
-                for r in conn.execute(
-                    "SELECT status FROM recipient WHERE dispatch_id = ?", (latest["id"],)
-                )
-            ]
-            if latest is not None
-            else []
-        )
-        latest_state = latest["state"] if latest is not None else None
-        if latest_state == "failed":
-            state = "failed"
-        elif (
-            latest_state == "transmitted"
-            and statuses
-            and all(s in UNDELIVERABLE_STATUSES for s in statuses)
-        ):
-            state = "bounced"
-        elif invoice["courier_viewed_at"]:
-            state = "viewed"
-        elif latest_state in ("queued", "sending"):
-            state = "queued"
-        elif latest_state == "transmitted":
-            state = "sent"
-        else:
-            state = "not_sent"
-        conn.execute("UPDATE invoice SET courier_state = ? WHERE id = ?", (state, move_id))
 
     # ---------------------------------------------------- contract: open tracking
 
@@ -695,10 +377,3 @@ class CourierStore:
         with self._lock:
             rows = self._conn.execute("SELECT state, COUNT(*) FROM dispatch GROUP BY state")
             return {state: count for state, count in rows}
-
-    @staticmethod
-    def _note(conn: sqlite3.Connection, move_id: int, kind: str, body: str) -> None:
-        conn.execute(
-            "INSERT INTO invoice_note (move_id, kind, body, created_at) VALUES (?, ?, ?, ?)",
-            (move_id, kind, body, format_time(utc_now())),
-        )
