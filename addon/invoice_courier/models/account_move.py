@@ -56,10 +56,16 @@ class AccountMove(models.Model):
                 )
 
     def action_courier_open_compose(self):
+        """The compose window (the UI's action) for this invoice."""
+        self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id(
             "invoice_courier.action_courier_compose"
         )
-        action["context"] = {"active_model": "account.move", "active_ids": self.ids}
+        action["context"] = {
+            "default_move_id": self.id,
+            "active_model": "account.move",
+            "active_ids": self.ids,
+        }
         return action
 
     def _courier_invoice_fields(self):

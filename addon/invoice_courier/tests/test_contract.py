@@ -36,6 +36,12 @@ class TestDispatchCreate(CourierCase):
         self.assertEqual(move.courier_state, "queued")
         self.assertEqual(dispatch.recipient_ids.status, "queued")
 
+    def test_open_compose_action(self):
+        move = self.make_invoice()
+        action = move.action_courier_open_compose()
+        self.assertEqual(action["res_model"], "courier.compose")
+        self.assertEqual(action["context"]["default_move_id"], move.id)
+
     def test_sender_falls_back_to_company(self):
         self.env.company.write(
             {"courier_sender_email": False, "courier_sender_name": False, "email": "co@x.example"}
