@@ -90,6 +90,12 @@ class TestComposeWizard(AccountTestInvoicingCommon):
 
     def test_strict_validation(self):
         self.assertEqual(normalize_strict("Anna@Customer.Example"), "anna@customer.example")
+        self.assertEqual(normalize_strict("Anna <anna@customer.example>"), "anna@customer.example")
+        self.assertEqual(
+            normalize_strict("o'neil+billing@sub.customer.example"),
+            "o'neil+billing@sub.customer.example",
+        )
+        self.assertEqual(normalize_strict("info@example.xn--p1ai"), "info@example.xn--p1ai")
         for bad in (
             "anna@",
             "@customer.example",

@@ -14,7 +14,7 @@ ADDRESS_SEPARATORS = re.compile(r"[,;\r\n]+")
 # dotted domain of proper labels and a local part without stray dots.
 STRICT_EMAIL = re.compile(
     r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
-    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}$"
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)$"
 )
 NAMED_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")
 
