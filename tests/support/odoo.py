@@ -16,6 +16,7 @@ asks for one of the fixtures:
 Without an Odoo 18 (`$ODOO_HOME`, else /opt/odoo18, holding src/odoo-bin and
 venv/bin/python) or without a PostgreSQL that lets the `courier_odoo` role in
 (COURIER_PG_HOST/PORT/USER/PASSWORD), the fixtures skip with one line.
+COURIER_KEEP_ODOO_DB=1 keeps the database (and its filestore) for a post-mortem.
 """
 
 from __future__ import annotations
@@ -282,10 +283,14 @@ def paused_test_timeout() -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, remaining, interval)
 
 
+_installs: list[OdooInstall] = []
+
+
 @pytest.fixture(scope="session")
 def odoo_install(odoo_env: OdooEnv) -> Iterator[OdooInstall]:
     with paused_test_timeout():
         install = install_with_tests(odoo_env)
+    _installs.append(install)
     try:
         yield install
     finally:
@@ -579,3 +584,13 @@ def odoo_backend(odoo_server: OdooServer) -> OdooBackend:
     backend = OdooBackend(odoo_server)
     backend.reset()
     return backend
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line per Odoo install of the session: its duration and test summary."""
+    for install in _installs:
+        terminalreporter.write_line(
+            f"Odoo 18 install of {MODULE} with its tests: {install.seconds:.0f}s, "
+            f"{install.tests} tests, {install.failed} failed, {install.errors} error(s) "
+            f"(log: {install.log_path.relative_to(ROOT)})"
+        )
