@@ -7,6 +7,7 @@ exactly as Odoo shows it (error names, session expiry).
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import urllib.error
@@ -212,3 +213,17 @@ def test_cli_help_lists_the_options() -> None:
     assert result.returncode == 0
     for option in ("--host", "--port", "--db", "--login", "--password", "--database"):
         assert option in result.stdout
+
+
+def test_seeded_pdf_is_the_claimed_attachment(standin_backend: StandinBackend) -> None:
+    erp = standin_backend.erp
+    pdf = base64.b64encode(b"%PDF-1.4 seeded").decode()
+    [stored] = erp.seed_dispatches(1, pdf_base64=pdf)
+    [pending] = erp.seed_dispatches(1, with_pdf=False)
+
+    claimed = {d["id"]: d for d in Contract(standin_backend).claim("w", 5, 60)}
+
+    assert claimed[stored]["pdf_pending"] is False
+    assert [a["base64"] for a in claimed[stored]["attachments"]] == [pdf]
+    assert claimed[pending]["pdf_pending"] is True
+    assert claimed[pending]["attachments"] == []

@@ -188,9 +188,15 @@ class StandinErp:
     # ---------------------------------------------------------- test helpers
 
     def seed_dispatches(
-        self, count: int, emails: list[str] | None = None, *, with_pdf: bool = True
+        self,
+        count: int,
+        emails: list[str] | None = None,
+        *,
+        with_pdf: bool = True,
+        pdf_base64: str | None = None,
     ) -> list[int]:
-        return self.store.seed(count, emails, with_pdf=with_pdf)
+        """Queued dispatches (see CourierStore.seed); ``with_pdf=False``: ``pdf_pending``."""
+        return self.store.seed(count, emails, with_pdf=with_pdf, pdf_base64=pdf_base64)
 
     def dispatches(self, ids: list[int]) -> list[dict[str, Any]]:
         return self.store.dispatches(ids)

@@ -96,6 +96,7 @@ class CourierStore:
         emails: list[str] | None = None,
         *,
         with_pdf: bool = True,
+        pdf_base64: str | None = None,
         move_type: str = "out_invoice",
         lang: str = "en_US",
     ) -> list[int]:
@@ -103,7 +104,9 @@ class CourierStore:
 
         ``emails[i]`` is the recipient of dispatch ``i``; several addresses may be
         given in one item, separated by commas. Without ``emails`` every dispatch
-        gets its own address at customer.example.
+        gets its own address at customer.example. Each invoice has a stored PDF
+        (``pdf_base64``, else a small generated one) unless ``with_pdf`` is false:
+        then its dispatch is ``pdf_pending``.
         """
         if emails is not None and len(emails) != count:
             raise ValueError(f"{len(emails)} emails for {count} dispatches")
@@ -117,7 +120,8 @@ class CourierStore:
                     if emails is not None
                     else [f"customer-{tag}@customer.example"]
                 )
-                invoice_id = self._insert_invoice(conn, now, tag, move_type, lang, with_pdf)
+                pdf = (pdf_base64 or None) if with_pdf else None
+                invoice_id = self._insert_invoice(conn, now, tag, move_type, lang, with_pdf, pdf)
                 ids.append(self._insert_dispatch(conn, now, invoice_id, addresses))
                 refresh_invoice_state(conn, invoice_id)
         return ids
@@ -130,11 +134,13 @@ class CourierStore:
         move_type: str,
         lang: str,
         with_pdf: bool,
+        pdf: str | None,
     ) -> int:
         prefix = "RINV" if move_type == "out_refund" else "INV"
         next_number = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM invoice").fetchone()[0]
         name = f"{prefix}/{now.year}/{next_number:05d}"
-        pdf = base64.b64encode(minimal_pdf(name)).decode() if with_pdf else None
+        if with_pdf and pdf is None:
+            pdf = base64.b64encode(minimal_pdf(name)).decode()
         cursor = conn.execute(
             """INSERT INTO invoice (name, partner_name, amount_total, amount_residual, currency,
                    invoice_date, invoice_date_due, move_type, lang, payment_reference,
