@@ -1,5 +1,6 @@
 import uuid
 
+from markupsafe import Markup
 from odoo import SUPERUSER_ID, _, fields, models
 from odoo.exceptions import UserError
 
@@ -117,13 +118,18 @@ class AccountMove(models.Model):
         return move.invoice_pdf_report_id
 
     def _courier_post_note(self, body):
-        for move in self.sudo():
-            move.message_post(
-                body=body,
-                message_type="comment",
-                subtype_xmlid="mail.mt_note",
-                author_id=self.env["res.users"].browse(SUPERUSER_ID).partner_id.id,
-            )
+        self._courier_log_notes({move.id: body for move in self})
+
+    def _courier_log_notes(self, bodies):
+        """Chatter notes by OdooBot, in one batch: `bodies` maps move ids to plain text."""
+        if not bodies:
+            return
+        moves = self.sudo().browse(list(bodies))
+        moves._message_log_batch(
+            {move_id: Markup("<p>%s</p>") % text for move_id, text in bodies.items()},
+            author_id=self.env.ref("base.partner_root").id,
+            message_type="comment",
+        )
 
     def _courier_alert_sender(self, user, summary, note):
         """A to-do on the invoice for whoever asked for the send."""
@@ -138,13 +144,18 @@ class AccountMove(models.Model):
 
     def _courier_latest_dispatch(self):
         self.ensure_one()
-        return (
-            self.env["courier.dispatch"]
-            .sudo()
-            .search(
-                [("move_id", "=", self.id), ("state", "!=", "cancelled")], order="id desc", limit=1
-            )
-        )
+        return self._courier_latest_dispatches()[self.id]
+
+    def _courier_latest_dispatches(self):
+        """{move id: its most recent send that was not cancelled (may be empty)}."""
+        Dispatch = self.env["courier.dispatch"].sudo()
+        latest = dict.fromkeys(self.ids, Dispatch)
+        for dispatch in Dispatch.search(
+            [("move_id", "in", self.ids), ("state", "!=", "cancelled")], order="id desc"
+        ):
+            if not latest[dispatch.move_id.id]:
+                latest[dispatch.move_id.id] = dispatch
+        return latest
 
     def _courier_refresh_state(self):
         """Invoice email status from its latest send, its recipients and any view.
@@ -152,8 +163,9 @@ class AccountMove(models.Model):
         The latest send's failure or undeliverable addresses come first (the
         sender must act), then a view by the customer, then the send's progress.
         """
+        latest_by_move = self._courier_latest_dispatches()
         for move in self.sudo():
-            latest = move._courier_latest_dispatch()
+            latest = latest_by_move[move.id]
             recipients = latest.recipient_ids
             if latest.state == "failed":
                 state = "failed"

@@ -1,6 +1,7 @@
 import base64
 import logging
 import uuid
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -267,18 +268,42 @@ class CourierDispatch(models.Model):
     def courier_report(self, results):
         self._courier_check_daemon()
         counts = {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 0}
+        transmitted = self.sudo().browse()
+        events = []
         for result in results or []:
-            outcome = self._courier_apply_report(result)
+            outcome, dispatch = self._courier_apply_report(result, events)
             counts[outcome] += 1
+            if outcome == "transmitted":
+                transmitted |= dispatch
+        if transmitted:
+            # Effects shared by the batch go out together: one event insert,
+            # one write, one batch of chatter notes.
+            self.env["courier.event"].sudo()._courier_store_events(events)
+            moves = transmitted.move_id
+            moves.write({"is_move_sent": True})
+            moves._courier_refresh_state()
+            notes = defaultdict(list)
+            for dispatch in transmitted:
+                notes[dispatch.move_id.id].append(
+                    _(
+                        "Sent to %(addresses)s through Mailjet",
+                        addresses=", ".join(dispatch.recipient_ids.mapped("email")),
+                    )
+                )
+            moves._courier_log_notes({move_id: " ".join(texts) for move_id, texts in notes.items()})
         return counts
 
     @api.model
-    def _courier_apply_report(self, result):
-        """Apply one report; returns the count it falls under (ignored when it changes nothing)."""
+    def _courier_apply_report(self, result, events):
+        """Apply one report: (the count it falls under, the dispatch).
+
+        A report that changes nothing is `ignored`. A transmitted dispatch's
+        tracking events are appended to `events` for the caller to store.
+        """
         try:
             dispatch_id = int(result.get("id") or 0)
         except (TypeError, ValueError):
-            return "ignored"
+            return "ignored", self.browse()
         dispatch = self.sudo().browse(dispatch_id).exists()
         outcome = result.get("outcome")
         if (
@@ -286,16 +311,16 @@ class CourierDispatch(models.Model):
             or dispatch.custom_id != result.get("custom_id")
             or dispatch.state in DISPATCH_FINAL_STATES
         ):
-            return "ignored"
+            return "ignored", dispatch
         when = parse_iso(result.get("time"))
         if outcome == "transmitted":
             # Accepted whatever the lease says: the email did go out.
-            dispatch._courier_mark_transmitted(result.get("recipients") or [], when)
-            return "transmitted"
+            events += dispatch._courier_mark_transmitted(result.get("recipients") or [], when)
+            return "transmitted", dispatch
         # A retry or failure only concerns a send in progress; a repeated one
         # (dispatch already requeued) changes nothing.
         if dispatch.state != "sending":
-            return "ignored"
+            return "ignored", dispatch
         error = result.get("error") or {}
         if outcome == "retry":
             try:
@@ -312,13 +337,14 @@ class CourierDispatch(models.Model):
                     "lease_expires_at": False,
                 }
             )
-            return "retry"
+            return "retry", dispatch
         if outcome == "failed":
             dispatch._courier_mark_failed(error)
-            return "failed"
-        return "ignored"
+            return "failed", dispatch
+        return "ignored", dispatch
 
     def _courier_mark_transmitted(self, reported_recipients, when):
+        """Dispatch and recipients as Mailjet accepted them; returns the events to store."""
         self.ensure_one()
         by_email = {(item.get("email") or "").strip().lower(): item for item in reported_recipients}
         events = []
@@ -352,12 +378,7 @@ class CourierDispatch(models.Model):
                 "next_attempt_at": False,
             }
         )
-        self.env["courier.event"].sudo()._courier_store_events(events)
-        move = self.move_id
-        move.is_move_sent = True
-        move._courier_refresh_state()
-        addresses = ", ".join(self.recipient_ids.mapped("email"))
-        move._courier_post_note(_("Sent to %(addresses)s through Mailjet", addresses=addresses))
+        return events
 
     def _courier_mark_failed(self, error):
         self.ensure_one()
