@@ -1,5 +1,6 @@
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.mail.tests.common import mail_new_test_user
+from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tests import tagged
 
@@ -164,3 +165,12 @@ class TestBulkSend(AccountTestInvoicingCommon):
         self.assertEqual(wizard.queued_count, 3)
         self.assertEqual(set(moves.mapped("courier_state")), {"queued"})
         self.assertEqual(moves.courier_dispatch_ids.requested_by_id, billing_user)
+
+    def test_broken_template_names_the_document(self):
+        move = self._invoices(self.english)
+        template = self.env.ref("invoice_courier.mail_template_courier_invoice")
+        template.body_html = '<p t-out="format_amount(object.no_such_field, object.currency_id)"/>'
+        wizard = self._open(move)
+        with self.assertRaisesRegex(UserError, move.name):
+            wizard.action_send()
+        self.assertFalse(move.courier_dispatch_ids)

@@ -1,6 +1,7 @@
 from lxml import html as lxml_html
 from markupsafe import Markup
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 from odoo.fields import Command
 from odoo.tools import SQL, email_normalize, safe_eval
 
@@ -176,11 +177,23 @@ class CourierBulkSend(models.TransientModel):
             values = dict(base_values, object=record)
             record_qweb = qweb._prepare_environment(values)
             safe_eval.check_values(values)
-            if render is None:
-                functions, def_name = record_qweb._compile(element)
-                render = functions[def_name]
-            # [5:-6] drops the <div> wrapping the fragment, as Odoo does.
-            rendered[record.id] = Markup("".join(render(record_qweb, values))[5:-6])
+            try:
+                if render is None:
+                    functions, def_name = record_qweb._compile(element)
+                    render = functions[def_name]
+                # [5:-6] drops the <div> wrapping the fragment, as Odoo does.
+                rendered[record.id] = Markup("".join(render(record_qweb, values))[5:-6])
+            except Exception as error:
+                # An edited template can break: name it and the document, not a traceback.
+                raise UserError(
+                    _(
+                        "The email template %(template)s could not be rendered for "
+                        "%(document)s: %(error)s",
+                        template=lang_template.display_name,
+                        document=record.display_name,
+                        error=error,
+                    )
+                ) from error
         return lang_template._render_template_postprocess(model, rendered)
 
     @api.model
