@@ -1,10 +1,10 @@
 import uuid
 
 from markupsafe import Markup
-from odoo import SUPERUSER_ID, _, fields, models
+from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from .courier_status import INVOICE_COURIER_STATES, UNDELIVERABLE_STATUSES
+from .courier_status import INVOICE_COURIER_STATES, SENDABLE_MOVE_TYPES, UNDELIVERABLE_STATUSES
 
 COURIER_READERS = "account.group_account_invoice,account.group_account_readonly"
 
@@ -47,7 +47,7 @@ class AccountMove(models.Model):
 
     def _courier_check_sendable(self):
         for move in self:
-            if move.state != "posted" or move.move_type not in ("out_invoice", "out_refund"):
+            if move.state != "posted" or move.move_type not in SENDABLE_MOVE_TYPES:
                 raise UserError(
                     _(
                         "Only posted customer invoices and credit notes can be sent by email; "
@@ -132,14 +132,16 @@ class AccountMove(models.Model):
         )
 
     def _courier_alert_sender(self, user, summary, note):
-        """A to-do on the invoice for whoever asked for the send."""
+        """A to-do on the invoice for whoever asked for the send (else its salesperson)."""
         for move in self.sudo():
-            assignee = user if user and user.active and not user.share else move.invoice_user_id
+            assignee = next(
+                (u for u in (user, move.invoice_user_id) if u and u.active and u._is_internal()),
+                None,
+            )
+            if assignee is None:
+                continue  # the chatter note is all there is to say
             move.activity_schedule(
-                "mail.mail_activity_data_todo",
-                summary=summary,
-                note=note,
-                user_id=assignee.id or SUPERUSER_ID,
+                "mail.mail_activity_data_todo", summary=summary, note=note, user_id=assignee.id
             )
 
     def _courier_latest_dispatch(self):

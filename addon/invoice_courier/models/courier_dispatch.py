@@ -1,5 +1,4 @@
 import base64
-import logging
 import uuid
 from collections import defaultdict
 from datetime import timedelta
@@ -11,13 +10,10 @@ from odoo.tools import html2plaintext
 from .courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES
 from .courier_time import parse_iso, to_iso
 
-_logger = logging.getLogger(__name__)
-
 # One claim never returns more than this, whatever the daemon asks: a claim
 # holds row locks and builds base64 payloads in one transaction.
 MAX_CLAIM = 200
 DEFAULT_RETRY_SECONDS = 60
-SENDABLE_MOVE_TYPES = ("out_invoice", "out_refund")
 
 
 class CourierDispatch(models.Model):

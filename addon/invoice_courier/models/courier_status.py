@@ -54,6 +54,9 @@ DISPATCH_STATES = [
     ("cancelled", "Cancelled"),
 ]
 
+# Only these moves, posted, can be sent: customer invoices and credit notes.
+SENDABLE_MOVE_TYPES = ("out_invoice", "out_refund")
+
 # Dispatch states after which a report changes nothing.
 DISPATCH_FINAL_STATES = ("transmitted", "failed", "cancelled")
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
+from odoo.tests.common import new_test_user
 
 from .contract_common import SENDER, CourierCase
 
@@ -243,6 +244,18 @@ class TestReport(CourierCase):
         self.assertEqual(activity.user_id, self.env.user)
         self.assertEqual(self.report([result])["ignored"], 1)
         self.assertEqual(len(move.activity_ids), 1)
+
+    def test_failure_alert_goes_to_the_salesperson_without_a_requester(self):
+        salesperson = new_test_user(
+            self.env, login="courier_sales", groups="base.group_user,account.group_account_invoice"
+        )
+        move = self.make_invoice()
+        move.invoice_user_id = salesperson
+        dispatch = self.make_dispatch(move, requested_by_id=self.daemon_user.id)
+        self.claim()
+        self.report([{"id": dispatch.id, "custom_id": dispatch.custom_id, "outcome": "failed",
+                      "error": {"code": "send-0003", "message": "no"}}])  # fmt: skip
+        self.assertEqual(move.activity_ids.user_id, salesperson)
 
     def test_transmitted_accepted_after_lease_moved_on(self):
         dispatch = self.make_dispatch()
