@@ -117,6 +117,15 @@ class AccountMove(models.Model):
             raise UserError(_("The PDF of %s could not be made.", move.display_name))
         return move.invoice_pdf_report_id
 
+    def _courier_staff_env(self):
+        """This environment in the company's language.
+
+        Notes and alerts are read by the company's staff, whoever triggered
+        them: the daemon's user or a customer on the portal.
+        """
+        self.ensure_one()
+        return self.with_context(lang=self.company_id.partner_id.lang or self.env.lang).env
+
     def _courier_post_note(self, body):
         self._courier_log_notes({move.id: body for move in self})
 
@@ -220,18 +229,19 @@ class AccountMove(models.Model):
         for move in self.sudo():
             if not move.courier_viewed_at:
                 move.courier_viewed_at = when
-                move._courier_post_note(_("Viewed by the customer"))
+                move._courier_post_note(move._courier_staff_env()._("Viewed by the customer"))
             move._courier_refresh_state()
 
     def _courier_report_undeliverable(self, recipient):
         """A bounce or block: tell the sender so they resend to a corrected address."""
         self.ensure_one()
-        status_label = dict(recipient._fields["status"]._description_selection(self.env))[
+        env = self._courier_staff_env()
+        status_label = dict(recipient._fields["status"]._description_selection(env))[
             recipient.status
         ]
         detail = recipient.error_text or ""
         self._courier_post_note(
-            _(
+            env._(
                 "The email to %(email)s was not delivered (%(status)s). %(detail)s",
                 email=recipient.email,
                 status=status_label,
@@ -240,8 +250,8 @@ class AccountMove(models.Model):
         )
         self._courier_alert_sender(
             recipient.dispatch_id.requested_by_id,
-            _("Invoice email not delivered"),
-            _(
+            env._("Invoice email not delivered"),
+            env._(
                 "The email to %(email)s was not delivered (%(status)s). "
                 "Correct the address and send the invoice again.",
                 email=recipient.email,

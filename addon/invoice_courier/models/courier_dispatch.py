@@ -281,7 +281,7 @@ class CourierDispatch(models.Model):
             notes = defaultdict(list)
             for dispatch in transmitted:
                 notes[dispatch.move_id.id].append(
-                    _(
+                    dispatch.move_id._courier_staff_env()._(
                         "Sent to %(addresses)s through Mailjet",
                         addresses=", ".join(dispatch.recipient_ids.mapped("email")),
                     )
@@ -378,7 +378,8 @@ class CourierDispatch(models.Model):
 
     def _courier_mark_failed(self, error):
         self.ensure_one()
-        message = error.get("message") or _("Mailjet refused the email.")
+        env = self.move_id._courier_staff_env()
+        message = error.get("message") or env._("Mailjet refused the email.")
         self.write(
             {
                 "state": "failed",
@@ -390,11 +391,11 @@ class CourierDispatch(models.Model):
         )
         move = self.move_id
         move._courier_refresh_state()
-        move._courier_post_note(_("Sending by email failed: %(error)s", error=message))
+        move._courier_post_note(env._("Sending by email failed: %(error)s", error=message))
         move._courier_alert_sender(
             self.requested_by_id,
-            _("Invoice email failed"),
-            _(
+            env._("Invoice email failed"),
+            env._(
                 "Mailjet did not accept the email (%(code)s): %(error)s. "
                 "Check the recipients and send the invoice again.",
                 code=error.get("code") or "-",

@@ -462,3 +462,22 @@ class TestCourierSettings(CourierCase):
         self.assertIs(payload["track_opens"], False)
         self.assertIs(payload["track_clicks"], False)
         self.assertEqual(dispatch.reply_to, "invoices@example.com")
+
+
+@tagged("post_install", "-at_install")
+class TestNotesInTheCompanyLanguage(CourierCase):
+    def test_notes_follow_the_company_language_not_the_callers(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env["ir.module.module"]._load_module_terms(["invoice_courier"], ["fr_FR"])
+        self.env.company.partner_id.lang = "fr_FR"
+        self.daemon_user.lang = "en_US"
+        dispatch = self.make_dispatch()
+        move = dispatch.move_id
+        self.claim()
+        self.transmit(dispatch)
+        bodies = move.message_ids.mapped("body")
+        self.assertTrue(any("via Mailjet" in (body or "") for body in bodies), bodies)
+        move.with_context(lang="en_US")._courier_mark_viewed("portal")
+        self.assertTrue(
+            any("Consultée par le client" in (b or "") for b in move.message_ids.mapped("body"))
+        )
