@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint format bench clean
+.PHONY: test demo lint format bench clean
 
 $(BIN)/courierd: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(BIN)/courierd: pyproject.toml
 
 test: $(BIN)/courierd
 	scripts/test.sh
+
+# Odoo 18 (at $$ODOO_HOME or /opt/odoo18) + Mailjet sandbox + courierd; Ctrl-C stops all.
+# Options: make demo DEMO_ARGS="--port 8070 --keep-db"
+demo: $(BIN)/courierd
+	@$(BIN)/python -m tools.demo $(DEMO_ARGS)
 
 lint: $(BIN)/courierd
 	$(BIN)/ruff check .

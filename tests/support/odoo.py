@@ -13,8 +13,10 @@ asks for one of the fixtures:
 - `odoo_backend` (per test): the `ErpBackend` of tests/support/erp_backends.py
   over that server; it first removes the dispatches earlier tests left.
 
-Without an Odoo 18 (`$ODOO_HOME`, else /opt/odoo18, holding src/odoo-bin and
-venv/bin/python) or without a PostgreSQL that lets the `courier_odoo` role in
+Finding Odoo, installing, serving and the database setup live in
+tools/odoo_local.py, shared with the demo (tools/demo.py). Without an Odoo 18
+(`$ODOO_HOME`, else /opt/odoo18, holding src/odoo-bin and venv/bin/python) or
+without a PostgreSQL that lets the `courier_odoo` role in
 (COURIER_PG_HOST/PORT/USER/PASSWORD), the fixtures skip with one line.
 COURIER_KEEP_ODOO_DB=1 keeps the database (and its filestore) for a post-mortem.
 """
@@ -25,7 +27,6 @@ import base64
 import os
 import re
 import secrets
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -39,10 +40,10 @@ from typing import Any
 import odoorpc
 import pytest
 
-from tests.support.processes import ROOT, artifact_path, free_port, http_get, wait_until
+from tests.support.processes import ROOT, artifact_path, free_port
+from tools import odoo_local
+from tools.odoo_local import MODULE, OdooEnv, OdooStartError, find_odoo, rpc_login
 
-ADDONS_DIR = ROOT / "addon"
-MODULE = "invoice_courier"
 ADMIN_LOGIN = ADMIN_PASSWORD = "admin"  # a fresh database without demo data
 DAEMON_LOGIN = "courierd"
 DAEMON_PASSWORD = "courierd-test-" + secrets.token_hex(8)
@@ -68,88 +69,6 @@ MINIMAL_PDF = (
 )
 
 
-# --------------------------------------------------------------- environment
-
-
-@dataclass(frozen=True)
-class OdooEnv:
-    home: Path
-    python: Path
-    odoo_bin: Path
-    pg_host: str
-    pg_port: int
-    pg_user: str
-    pg_password: str
-
-    @property
-    def addons_path(self) -> str:
-        return f"{self.home / 'src' / 'odoo' / 'addons'},{ADDONS_DIR}"
-
-    def base_args(self, db: str, data_dir: Path) -> list[str]:
-        return [
-            str(self.python),
-            str(self.odoo_bin),
-            f"--addons-path={self.addons_path}",
-            f"--data-dir={data_dir}",
-            f"--database={db}",
-            f"--db_host={self.pg_host}",
-            f"--db_port={self.pg_port}",
-            f"--db_user={self.pg_user}",
-            f"--db_password={self.pg_password}",
-            "--without-demo=all",
-        ]
-
-    def environ(self) -> dict[str, str]:
-        # wkhtmltopdf ships in Odoo's venv/bin: Odoo finds it on PATH.
-        path = f"{self.python.parent}{os.pathsep}{os.environ.get('PATH', '')}"
-        return {**os.environ, "PATH": path}
-
-    def sql(self, statement: str, db: str = "postgres") -> subprocess.CompletedProcess[str]:
-        """One statement through Odoo's own psycopg2 (autocommit)."""
-        code = (
-            "import sys, psycopg2\n"
-            "c = psycopg2.connect(host=sys.argv[1], port=sys.argv[2], user=sys.argv[3],"
-            " password=sys.argv[4], dbname=sys.argv[5], connect_timeout=5)\n"
-            "c.autocommit = True\n"
-            "c.cursor().execute(sys.argv[6])\n"
-        )
-        return subprocess.run(
-            [str(self.python), "-c", code, self.pg_host, str(self.pg_port), self.pg_user,
-             self.pg_password, db, statement],
-            capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-
-
-def find_odoo() -> OdooEnv | str:
-    """The Odoo 18 and PostgreSQL to use, or one line saying what is missing."""
-    home = Path(os.environ.get("ODOO_HOME") or "/opt/odoo18")
-    python, odoo_bin = home / "venv" / "bin" / "python", home / "src" / "odoo-bin"
-    if not (odoo_bin.is_file() and os.access(python, os.X_OK)):
-        return f"no Odoo 18 at {home} (needs src/odoo-bin and venv/bin/python; set ODOO_HOME)"
-    env = OdooEnv(
-        home=home,
-        python=python,
-        odoo_bin=odoo_bin,
-        pg_host=os.environ.get("COURIER_PG_HOST", "127.0.0.1"),
-        pg_port=int(os.environ.get("COURIER_PG_PORT", "5432")),
-        pg_user=os.environ.get("COURIER_PG_USER", "courier_odoo"),
-        pg_password=os.environ.get("COURIER_PG_PASSWORD", "courier_odoo"),
-    )
-    try:
-        probe = env.sql("SELECT 1")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run Odoo's python {python}: {exc}"
-    if probe.returncode != 0:
-        lines = probe.stderr.strip().splitlines() or ["unknown error"]
-        # The exception line ("psycopg2.OperationalError: ..."), not libpq's hint after it.
-        reason = next((line for line in reversed(lines) if "Error" in line), lines[-1]).strip()
-        return (
-            f"no PostgreSQL for role {env.pg_user} at {env.pg_host}:{env.pg_port}"
-            f" (run scripts/start-postgres.sh): {reason}"
-        )
-    return env
-
-
 # ------------------------------------------------------------------- install
 
 
@@ -172,12 +91,7 @@ class OdooInstall:
     @property
     def installed(self) -> bool:
         """The module is in the database (tests may still have failed)."""
-        probe = self.env.sql(
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM ir_module_module WHERE name = '{MODULE}'"
-            " AND state = 'installed') THEN RAISE EXCEPTION 'not installed'; END IF; END $$",
-            db=self.db,
-        )
-        return probe.returncode == 0
+        return odoo_local.module_installed(self.env, self.db)
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -221,31 +135,28 @@ def install_with_tests(env: OdooEnv) -> OdooInstall:
     log_path = artifact_path(f"odoo-install-{db}.log")
     started = time.monotonic()
     with log_path.open("wb") as log:
-        completed = subprocess.run(
+        returncode = odoo_local.install_module(
+            env,
+            db,
+            data_dir,
+            log,
             [
-                *env.base_args(db, data_dir),
-                f"--init={MODULE}",
                 "--test-enable",
                 f"--test-tags=/{MODULE}",
-                "--stop-after-init",
                 "--max-cron-threads=0",
                 # --test-enable starts the HTTP server (for HttpCase): never on 8069.
                 "--http-interface=127.0.0.1",
                 f"--http-port={free_port()}",
                 "--log-level=info",
             ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env.environ(),
             timeout=INSTALL_TIMEOUT,
-            check=False,
         )
     result = OdooInstall(
         env=env,
         db=db,
         data_dir=data_dir,
         log_path=log_path,
-        returncode=completed.returncode,
+        returncode=returncode,
         seconds=time.monotonic() - started,
     )
     for key, value in parse_install_log(log_path.read_text(errors="replace")).items():
@@ -254,8 +165,7 @@ def install_with_tests(env: OdooEnv) -> OdooInstall:
 
 
 def drop_database(install: OdooInstall) -> None:
-    install.env.sql(f'DROP DATABASE IF EXISTS "{install.db}" WITH (FORCE)')
-    shutil.rmtree(install.data_dir, ignore_errors=True)
+    odoo_local.drop_database(install.env, install.db, install.data_dir)
 
 
 @pytest.fixture(scope="session")
@@ -319,44 +229,12 @@ class OdooServer:
         return rpc_login(self.url, self.db, ADMIN_LOGIN, ADMIN_PASSWORD)
 
 
-def rpc_login(url: str, db: str, login: str, password: str) -> odoorpc.ODOO:
-    port = int(url.rsplit(":", 1)[1])
-    odoo = odoorpc.ODOO("127.0.0.1", protocol="jsonrpc", port=port, timeout=300)
-    odoo.login(db, login, password)
-    return odoo
-
-
 def _prepare_database(server: OdooServer) -> None:
     """What a test database needs besides the install: URLs, sender, daemon user, customer."""
     odoo = server.admin()
-    params = odoo.env["ir.config_parameter"]
-    # Links in emails and wkhtmltopdf's asset requests must reach this server.
-    for key in ("web.base.url", "report.url"):
-        params.set_param(key, server.url)
-    params.set_param("web.base.url.freeze", "True")
-    company_id = odoo.env.user.company_id.id
-    odoo.execute(
-        "res.company",
-        "write",
-        [company_id],
-        {"email": SENDER, "courier_sender_email": SENDER, "courier_sender_name": "Courier Test"},
-    )
-    [group] = odoo.execute(
-        "ir.model.data",
-        "search_read",
-        [("module", "=", MODULE), ("name", "=", "group_courier_daemon")],
-        ["res_id"],
-    )
-    odoo.execute(
-        "res.users",
-        "create",
-        {
-            "name": "Courier daemon",
-            "login": server.daemon_login,
-            "password": server.daemon_password,
-            "groups_id": [(6, 0, [group["res_id"]])],
-        },
-    )
+    odoo_local.point_urls_at(odoo, server.url)
+    odoo_local.configure_sender(odoo, SENDER, "Courier Test")
+    odoo_local.create_daemon_user(odoo, server.daemon_login, server.daemon_password)
     server.customer_id = odoo.execute(
         "res.partner",
         "create",
@@ -372,41 +250,19 @@ def odoo_server(odoo_install: OdooInstall) -> Iterator[OdooServer]:
     port = free_port()
     log_path = artifact_path(f"odoo-server-{odoo_install.db}.log")
     log = log_path.open("ab")
-    process = subprocess.Popen(
-        [
-            *env.base_args(odoo_install.db, odoo_install.data_dir),
-            f"--db-filter=^{odoo_install.db}$",
-            "--http-interface=127.0.0.1",
-            f"--http-port={port}",
-            "--workers=0",
-            "--max-cron-threads=0",
-            "--log-level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env.environ(),
-    )
+    process = odoo_local.start_server(env, odoo_install.db, odoo_install.data_dir, port, log)
     url = f"http://127.0.0.1:{port}"
     server = OdooServer(odoo_install, process, url, log_path)
     try:
         with paused_test_timeout():
-            wait_until(
-                lambda: process.poll() is not None or http_get(url + "/web/health")[0] == 200,
-                SERVER_START_TIMEOUT,
-                f"Odoo at {url} (log: {log_path})",
-                interval=0.2,
-            )
-            if process.poll() is not None:
-                pytest.fail(f"odoo-bin exited with {process.returncode}; log: {log_path}")
+            try:
+                odoo_local.wait_for_server(process, url, SERVER_START_TIMEOUT, log_path)
+            except OdooStartError as exc:
+                pytest.fail(str(exc))
             _prepare_database(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(30)
+        odoo_local.stop_process(process)
         log.close()
 
 

@@ -1,0 +1,400 @@
+"""`make demo`: a real Odoo 18 with invoice_courier, the Mailjet sandbox and courierd.
+
+Creates a fresh database `courier_demo_<time>` (generic chart of accounts, no
+Odoo demo data) holding a sender company, a customer with three contacts (one
+whose address bounces in the sandbox) and a posted invoice; starts odoo-bin,
+`courierd sandbox` and `courierd run`, prints where to click, and supervises
+the three until Ctrl-C (or SIGTERM), which stops them in order: courierd
+(finishes and reports its batch), the sandbox, Odoo. The database is dropped
+then, unless --keep-db; earlier demo databases are dropped at start.
+
+Everything it writes is under var/demo/: outbox/ (the .eml files), logs/,
+odoo-data/ (Odoo's filestore), courierd-state/ (the report spool).
+
+    .venv/bin/python -m tools.demo [--port 8069] [--keep-db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+import odoorpc
+
+from tools import odoo_local
+from tools.odoo_local import ROOT, OdooEnv
+
+DEMO_DIR = ROOT / "var" / "demo"
+OUTBOX = DEMO_DIR / "outbox"
+LOGS = DEMO_DIR / "logs"
+ODOO_DATA = DEMO_DIR / "odoo-data"
+COURIERD_STATE = DEMO_DIR / "courierd-state"
+DB_PREFIX = "courier_demo_"
+
+ADMIN_LOGIN = "admin"
+DAEMON_LOGIN = "courierd"
+SENDER = "billing@courier-demo.example"
+SENDER_NAME = "Courier Demo"
+MAILJET_KEY = "demo-key"
+START_TIMEOUT = 120
+
+CUSTOMER = {"name": "Acme Corporation", "email": "accounts@acme.example", "lang": "en_US"}
+CONTACTS = [
+    {"name": "Anna Schmidt", "email": "anna@acme.example", "function": "Accountant"},
+    {"name": "Ben Okafor", "email": "ben@acme.example", "function": "Purchasing"},
+    # The sandbox bounces every address whose local part starts with "bounce".
+    {"name": "Bounce Test", "email": "bounce@acme.example", "function": "Sandbox: bounces"},
+]
+INVOICE_LINES = [
+    {"name": "Consulting, November (days)", "quantity": 3, "price_unit": 850.0},
+    {"name": "Hosting, monthly plan", "quantity": 1, "price_unit": 120.0},
+]
+
+
+class DemoError(Exception):
+    """Something the user must fix; the message says what."""
+
+
+def say(line: str = "") -> None:
+    print(line, flush=True)
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+@dataclass
+class DemoSetup:
+    url: str
+    admin_password: str
+    daemon_password: str
+    invoice_id: int
+    invoice_name: str
+
+
+@dataclass
+class Demo:
+    env: OdooEnv
+    db: str
+    port: int
+    keep_db: bool
+    children: list[Child] = field(default_factory=list)
+    logs: list[IO[bytes]] = field(default_factory=list)
+    created_db: bool = False
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log(self, name: str) -> tuple[Path, IO[bytes]]:
+        path = LOGS / f"{name}.log"
+        handle = path.open("wb")
+        self.logs.append(handle)
+        return path, handle
+
+    def spawn(self, name: str, start: Callable[[IO[bytes]], subprocess.Popen[bytes]]) -> Child:
+        path, handle = self.log(name)
+        child = Child(name, start(handle), path)
+        self.children.append(child)
+        return child
+
+    # ---------------------------------------------------------------- steps
+
+    def create_database(self) -> None:
+        for old in odoo_local.list_databases(self.env, DB_PREFIX):
+            odoo_local.drop_database(self.env, old, ODOO_DATA / "filestore" / old)
+            say(f"Dropped the earlier demo database {old}.")
+        say(f"Creating database {self.db} with invoice_courier (a minute or two)...")
+        log_path, log = self.log("odoo-install")
+        self.created_db = True
+        started = time.monotonic()
+        code = odoo_local.install_module(
+            self.env, self.db, ODOO_DATA, log, ["--max-cron-threads=0", "--log-level=warn"]
+        )
+        if code != 0 or not odoo_local.module_installed(self.env, self.db):
+            raise DemoError(f"installing invoice_courier failed (exit {code}); log: {log_path}")
+        say(f"Installed in {time.monotonic() - started:.0f}s.")
+
+    def start_odoo(self) -> None:
+        odoo = self.spawn(
+            "odoo",
+            lambda log: odoo_local.start_server(
+                self.env, self.db, ODOO_DATA, self.port, log, log_level="info", **supervised()
+            ),
+        )
+        try:
+            odoo_local.wait_for_server(odoo.process, self.url, START_TIMEOUT, odoo.log_path)
+        except odoo_local.OdooStartError as exc:
+            raise DemoError(str(exc)) from exc
+
+    def fill_database(self) -> DemoSetup:
+        """Sender, daemon user, customer with contacts, a posted invoice, admin's password."""
+        odoo = odoo_local.rpc_login(self.url, self.db, ADMIN_LOGIN, "admin")
+        odoo_local.point_urls_at(odoo, self.url)
+        odoo_local.configure_sender(odoo, SENDER, SENDER_NAME, {"name": "Courier Demo Ltd"})
+        daemon_password = secrets.token_urlsafe(16)
+        odoo_local.create_daemon_user(odoo, DAEMON_LOGIN, daemon_password)
+        customer_id = odoo.execute(
+            "res.partner",
+            "create",
+            {
+                **CUSTOMER,
+                "is_company": True,
+                "child_ids": [(0, 0, {**contact, "lang": "en_US"}) for contact in CONTACTS],
+            },
+        )
+        invoice_id = odoo.execute(
+            "account.move",
+            "create",
+            {
+                "move_type": "out_invoice",
+                "partner_id": customer_id,
+                "invoice_line_ids": [(0, 0, line) for line in INVOICE_LINES],
+            },
+        )
+        odoo.execute("account.move", "action_post", [invoice_id])
+        [invoice] = odoo.execute("account.move", "read", [invoice_id], ["name", "state"])
+        if invoice["state"] != "posted":
+            raise DemoError(f"the demo invoice was not posted (state {invoice['state']})")
+        # Last: a new password ends this session.
+        admin_password = "demo-" + secrets.token_hex(4)
+        odoo.execute("res.users", "write", [odoo.env.uid], {"password": admin_password})
+        odoo_local.rpc_login(self.url, self.db, ADMIN_LOGIN, admin_password)
+        return DemoSetup(self.url, admin_password, daemon_password, invoice_id, invoice["name"])
+
+    def start_sandbox(self, secret: str) -> str:
+        port = preferred_port(8025)
+        self.spawn(
+            "sandbox",
+            # The credentials go through the environment: argv is visible to `ps`.
+            lambda log: courierd(
+                ["sandbox", "--port", str(port), "--outbox", str(OUTBOX)],
+                {"COURIER_MAILJET_API_KEY": MAILJET_KEY, "COURIER_MAILJET_API_SECRET": secret},
+                log,
+            ),
+        )
+        url = f"http://127.0.0.1:{port}/"
+        self.wait_http("sandbox", url + "_sandbox/health")
+        return url
+
+    def start_courierd(self, setup: DemoSetup, sandbox_url: str, secret: str) -> str:
+        port = preferred_port(8790)
+        env = {
+            "COURIER_ODOO_URL": self.url,
+            "COURIER_ODOO_DB": self.db,
+            "COURIER_ODOO_LOGIN": DAEMON_LOGIN,
+            "COURIER_ODOO_PASSWORD": setup.daemon_password,
+            "COURIER_MAILJET_API_KEY": MAILJET_KEY,
+            "COURIER_MAILJET_API_SECRET": secret,
+            "COURIER_MAILJET_API_URL": sandbox_url,
+            "COURIER_STATE_DIR": str(COURIERD_STATE),
+            "COURIER_HTTP_PORT": str(port),
+            "COURIER_IDLE_SECONDS": "1",
+        }
+        self.spawn("courierd", lambda log: courierd(["run"], env, log))
+        url = f"http://127.0.0.1:{port}"
+        self.wait_http("courierd", url + "/healthz")
+        return url
+
+    def wait_http(self, name: str, url: str) -> None:
+        child = next(c for c in self.children if c.name == name)
+        deadline = time.monotonic() + START_TIMEOUT
+        while odoo_local.http_status(url) != 200:
+            if child.process.poll() is not None:
+                raise DemoError(
+                    f"{name} exited with {child.process.returncode} at start; log: {child.log_path}"
+                )
+            if time.monotonic() > deadline:
+                raise DemoError(f"{name} did not answer {url}; log: {child.log_path}")
+            time.sleep(0.2)
+
+    def supervise(self) -> None:
+        """Until Ctrl-C/SIGTERM (KeyboardInterrupt), or until a child exits on its own."""
+        while True:
+            for child in self.children:
+                if child.process.poll() is not None:
+                    raise DemoError(
+                        f"{child.name} exited with {child.process.returncode}; "
+                        f"log: {child.log_path}"
+                    )
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """courierd first (it finishes its batch), then the sandbox, Odoo; then the database."""
+        for child in reversed(self.children):
+            code = odoo_local.stop_process(child.process)
+            say(f"Stopped {child.name} (exit {code}).")
+        for handle in self.logs:
+            handle.close()
+        if not self.created_db:
+            return
+        if self.keep_db:
+            say(f"Kept database {self.db} (the next `make demo` drops it).")
+        else:
+            odoo_local.drop_database(self.env, self.db, ODOO_DATA / "filestore" / self.db)
+            say(f"Dropped database {self.db}.")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def supervised() -> dict[str, Any]:
+    """Popen options for a child the demo stops itself.
+
+    Its own process group keeps a terminal's Ctrl-C away from it, so the
+    demo stops the children in order; on Linux it also gets SIGTERM if the
+    demo dies without cleaning up (kill -9).
+    """
+    options: dict[str, Any] = {"process_group": 0}
+    if sys.platform == "linux":
+        options["preexec_fn"] = _term_with_parent
+    return options
+
+
+def _term_with_parent() -> None:
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def courierd(args: list[str], env: dict[str, str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+    """`courierd <args>` with exactly `env` as its COURIER_* settings."""
+    script = Path(sys.executable).with_name("courierd")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "courierd.cli"]
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
+    return subprocess.Popen(
+        [*command, *args],
+        env=base | env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        **supervised(),
+    )
+
+
+def preferred_port(port: int) -> int:
+    return port if odoo_local.port_is_free(port) else odoo_local.free_port()
+
+
+def fresh_directories() -> None:
+    """Each demo starts with an empty outbox and spool (the old ones belong to a dropped DB)."""
+    for directory in (OUTBOX, COURIERD_STATE):
+        shutil.rmtree(directory, ignore_errors=True)
+    for directory in (OUTBOX, COURIERD_STATE, LOGS, ODOO_DATA):
+        directory.mkdir(parents=True, exist_ok=True)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def print_ready(demo: Demo, setup: DemoSetup, sandbox_url: str, courierd_url: str) -> None:
+    contacts = ", ".join(f"{c['name']} <{c['email']}>" for c in CONTACTS)
+    say()
+    say("Invoice Courier demo is ready.")
+    say(f"  Open      {setup.url}/web/login")
+    say(f"  Log in    {ADMIN_LOGIN} / {setup.admin_password}")
+    say(f"  Invoice   {setup.url}/odoo/invoicing/{setup.invoice_id}")
+    say(f"            {setup.invoice_name} for {CUSTOMER['name']}")
+    say("            click the envelope, pick recipients, then Send the document")
+    say(f"  Contacts  {contacts}")
+    say("            (bounce@ bounces in the sandbox)")
+    say(f"  Outbox    {OUTBOX}  (one .eml per recipient)")
+    say(f"  Sandbox   {sandbox_url}_sandbox/messages  (each email and its events)")
+    say(f"  courierd  {courierd_url}/healthz, {courierd_url}/metrics")
+    say("  Tracking  the invoice turns Sent when Mailjet accepted the email (Transmitted);")
+    say("            Delivered, Opened, Bounce... reach Odoo once courierd's webhook receiver")
+    say("            lands; until then the sandbox keeps them (link above).")
+    say(f"  Logs      {LOGS}/  (odoo.log, sandbox.log, courierd.log)")
+    keep = "kept (--keep-db)" if demo.keep_db else "dropped when you stop"
+    say(f"  Database  {demo.db}, {keep}")
+    say("  Stop      Ctrl-C stops courierd, the sandbox and Odoo")
+    say()
+
+
+# --------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="make demo",
+        description="Odoo 18 with invoice_courier, the Mailjet sandbox and courierd, "
+        "ready to click through.",
+    )
+    parser.add_argument(
+        "--port", type=int, help="Odoo's HTTP port (default 8069, or a free one if taken)"
+    )
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="keep the demo database when the demo stops (the next demo drops it)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if odoo_local.missing_odoo():
+        print(
+            "make demo needs an Odoo 18 at $ODOO_HOME or /opt/odoo18 (see docs/odoo-setup.md); "
+            f"there is none at {odoo_local.odoo_home()} (src/odoo-bin, venv/bin/python)",
+            file=sys.stderr,
+        )
+        return 1
+    subprocess.run([str(ROOT / "scripts" / "start-postgres.sh")], check=False)
+    found = odoo_local.find_odoo()
+    if isinstance(found, str):
+        print(f"make demo: {found}", file=sys.stderr)
+        return 1
+    if args.port is not None and not odoo_local.port_is_free(args.port):
+        print(f"make demo: port {args.port} is taken; choose another with --port", file=sys.stderr)
+        return 1
+    port = args.port or preferred_port(8069)
+
+    # Set both explicitly: started in the background, a shell hands SIGINT down ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    fresh_directories()
+    db = DB_PREFIX + datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
+    demo = Demo(found, db, port, args.keep_db)
+    code = 0
+    try:
+        demo.create_database()
+        say(f"Starting Odoo on {demo.url} ...")
+        demo.start_odoo()
+        setup = demo.fill_database()
+        secret = secrets.token_urlsafe(16)
+        sandbox_url = demo.start_sandbox(secret)
+        courierd_url = demo.start_courierd(setup, sandbox_url, secret)
+        print_ready(demo, setup, sandbox_url, courierd_url)
+        demo.supervise()
+    except KeyboardInterrupt:
+        say()
+        say("Stopping...")
+    except (DemoError, odoorpc.error.Error, OSError) as exc:
+        print(f"make demo: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        # Stopping takes a few seconds; a second Ctrl-C must not leave orphans behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        demo.stop()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
