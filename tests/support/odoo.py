@@ -41,7 +41,10 @@ import odoorpc
 import pytest
 
 from tests.support.processes import ROOT, artifact_path, free_port
+from tests.support.processes import http_get as http_get  # re-exported: benchmarks use them
+from tests.support.processes import wait_until as wait_until
 from tools import odoo_local
+from tools.odoo_local import ADDONS_DIR as ADDONS_DIR
 from tools.odoo_local import MODULE, OdooEnv, OdooStartError, find_odoo, rpc_login
 
 ADMIN_LOGIN = ADMIN_PASSWORD = "admin"  # a fresh database without demo data
