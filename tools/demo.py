@@ -303,7 +303,6 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def print_ready(demo: Demo, setup: DemoSetup, sandbox_url: str, courierd_url: str) -> None:
-    contacts = ", ".join(f"{c['name']} <{c['email']}>" for c in CONTACTS)
     say()
     say("Invoice Courier demo is ready.")
     say(f"  Open      {setup.url}/web/login")
@@ -311,8 +310,10 @@ def print_ready(demo: Demo, setup: DemoSetup, sandbox_url: str, courierd_url: st
     say(f"  Invoice   {setup.url}/odoo/invoicing/{setup.invoice_id}")
     say(f"            {setup.invoice_name} for {CUSTOMER['name']}")
     say("            click the envelope, pick recipients, then Send the document")
-    say(f"  Contacts  {contacts}")
-    say("            (bounce@ bounces in the sandbox)")
+    for index, contact in enumerate(CONTACTS):
+        label = "  Contacts" if index == 0 else ""
+        note = "  (bounces in the sandbox)" if contact["email"].startswith("bounce") else ""
+        say(f"{label:<12}{contact['name']} <{contact['email']}>{note}")
     say(f"  Outbox    {OUTBOX}  (one .eml per recipient)")
     say(f"  Sandbox   {sandbox_url}_sandbox/messages  (each email and its events)")
     say(f"  courierd  {courierd_url}/healthz, {courierd_url}/metrics")
@@ -364,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"make demo: port {args.port} is taken; choose another with --port", file=sys.stderr)
         return 1
     port = args.port or preferred_port(8069)
+    if port != (args.port or 8069):
+        say(f"Port 8069 is taken: Odoo gets port {port} (or choose one with --port).")
 
     # Set both explicitly: started in the background, a shell hands SIGINT down ignored.
     signal.signal(signal.SIGINT, _interrupt)
