@@ -118,8 +118,9 @@ class Demo:
 
     def create_database(self) -> None:
         for old in odoo_local.list_databases(self.env, DB_PREFIX):
-            odoo_local.drop_database(self.env, old, ODOO_DATA / "filestore" / old)
-            say(f"Dropped the earlier demo database {old}.")
+            error = odoo_local.drop_database(self.env, old, ODOO_DATA / "filestore" / old)
+            say(f"Could not drop the earlier demo database {old}: {error}" if error
+                else f"Dropped the earlier demo database {old}.")  # fmt: skip
         say(f"Creating database {self.db} with invoice_courier (a minute or two)...")
         log_path, log = self.log("odoo-install")
         self.created_db = True
@@ -247,8 +248,9 @@ class Demo:
         if self.keep_db:
             say(f"Kept database {self.db} (the next `make demo` drops it).")
         else:
-            odoo_local.drop_database(self.env, self.db, ODOO_DATA / "filestore" / self.db)
-            say(f"Dropped database {self.db}.")
+            error = odoo_local.drop_database(self.env, self.db, ODOO_DATA / "filestore" / self.db)
+            say(f"Could not drop database {self.db}: {error}" if error
+                else f"Dropped database {self.db}.")  # fmt: skip
 
 
 # ------------------------------------------------------------------ helpers

@@ -179,10 +179,19 @@ def list_databases(env: OdooEnv, prefix: str) -> list[str]:
     return listed.stdout.split() if listed.returncode == 0 else []
 
 
-def drop_database(env: OdooEnv, db: str, data_dir: Path | None = None) -> None:
-    env.sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+def drop_database(env: OdooEnv, db: str, data_dir: Path | None = None) -> str | None:
+    """Drop `db` (and `data_dir`); None when done, else PostgreSQL's last error line."""
+    for _attempt in range(3):
+        dropped = env.sql(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        if dropped.returncode == 0:
+            break
+        time.sleep(1)
+    else:
+        lines = dropped.stderr.strip().splitlines() or ["unknown error"]
+        return next((line for line in reversed(lines) if "Error" in line), lines[-1]).strip()
     if data_dir is not None:
         shutil.rmtree(data_dir, ignore_errors=True)
+    return None
 
 
 # -------------------------------------------------------------------- server
