@@ -9,8 +9,16 @@ One turn:
 5. send the rest in one Send API call;
 6. spool the results, then report them (the spool entry goes once Odoo acknowledges).
 
+Rendering ahead: when a full batch has PDFs to render, the next batch is claimed
+right after this one's renders are queued, and its renders are queued behind them:
+they run while this batch is sent and reported, so the renderer never waits for a
+send or a report. The next turn takes that batch instead of claiming, unless half
+its lease has gone by (then it is left to expire and is claimed again with
+`check_mailjet_first`; nothing of it was sent).
+
 Odoo being down never ends the loop: it waits with a growing delay and tries again.
-A stop request (SIGTERM/SIGINT) lets the turn in flight finish and report, then `run` returns.
+A stop request (SIGTERM/SIGINT) lets the turn in flight finish and report (and the batch
+claimed ahead, if any, be sent and reported too), then `run` returns.
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ class Mailjet(Protocol):
 
 
 class Pdfs(Protocol):
+    def start(self, dispatch_ids: Sequence[int]) -> None: ...
+    def forget(self, dispatch_ids: Sequence[int]) -> None: ...
     def render(self, dispatch_ids: Sequence[int]) -> dict[int, dict[str, Any] | Exception]: ...
 
 
@@ -116,14 +126,19 @@ class SendLoop:
         self._build = build
         self._jitter = jitter
         self._clock = clock
+        self._stop = threading.Event()
+        # The batch claimed ahead (its PDFs rendering) and when it was claimed (monotonic).
+        self._ahead: list[dict[str, Any]] = []
+        self._ahead_claimed_at = 0.0
         self._spool_changed()
 
     # The loop.
 
     def run(self, stop: threading.Event) -> None:
-        """Turn until `stop` is set; the turn in flight always finishes first."""
+        """Turn until `stop` is set; the turn in flight (and the batch ahead) finishes first."""
+        self._stop = stop
         failures = 0
-        while not stop.is_set():
+        while not stop.is_set() or self._ahead:
             try:
                 claimed = self.turn()
                 failures = 0
@@ -134,6 +149,8 @@ class SendLoop:
                     f"Odoo unreachable, retrying in {delay:.0f}s; {exc.hint}", error=str(exc)
                 )
                 self._on_status(f"waiting for Odoo: {exc.hint}")
+                if stop.is_set():
+                    self._drop_ahead("stopping after a failed turn")
                 self._on_progress()
                 stop.wait(delay)
                 continue
@@ -146,6 +163,8 @@ class SendLoop:
                     "COURIER_ODOO_LOGIN is the Courier daemon user",
                     error=str(exc),
                 )
+                if stop.is_set():
+                    self._drop_ahead("stopping after a failed turn")
                 self._on_progress()
                 stop.wait(delay)
                 continue
@@ -153,6 +172,8 @@ class SendLoop:
                 failures += 1
                 delay = self._backoff(failures)
                 log.exception(f"unexpected error in the send loop, retrying in {delay:.0f}s")
+                if stop.is_set():
+                    self._drop_ahead("stopping after a failed turn")
                 self._on_progress()
                 stop.wait(delay)
                 continue
@@ -180,10 +201,9 @@ class SendLoop:
         """One turn; returns how many dispatches were claimed. Raises when Odoo fails."""
         self.flush_spool()
         started = time.monotonic()
-        batch = self.erp.claim(
-            self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
-        )
+        batch = self._take_ahead() or self._claim()
         if batch:
+            self._claim_ahead(batch)
             results = self.process(batch)
             self._observe_lag(batch, time.monotonic() - started)
             self.record(results)
@@ -191,6 +211,56 @@ class SendLoop:
             self._on_status(self._summary(results))
         self.health.turned(self.spool.depth())
         return len(batch)
+
+    def _claim(self) -> list[dict[str, Any]]:
+        return self.erp.claim(
+            self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
+        )
+
+    @staticmethod
+    def _renders_needed(batch: Sequence[Mapping[str, Any]]) -> list[int]:
+        # A dispatch checked at Mailjet first may turn out sent: rendered only when it is not.
+        return [d["id"] for d in batch if d.get("pdf_pending") and not d.get("check_mailjet_first")]
+
+    def _claim_ahead(self, batch: Sequence[Mapping[str, Any]]) -> None:
+        """Claim the next batch and queue its renders behind this one's.
+
+        Only when this batch is full (more is likely queued) and has PDFs to
+        render (else there is nothing to overlap), and never while stopping.
+        """
+        renders = self._renders_needed(batch)
+        if len(batch) < self.settings.batch_size or not renders or self._stop.is_set():
+            return
+        self.pdfs.start(renders)
+        try:
+            ahead = self._claim()
+        except (ErpUnavailable, ErpCallError) as exc:
+            log.warning("could not claim the next batch ahead; claiming it later", error=str(exc))
+            return
+        self._ahead, self._ahead_claimed_at = ahead, time.monotonic()
+        self.pdfs.start(self._renders_needed(ahead))
+
+    def _take_ahead(self) -> list[dict[str, Any]]:
+        if self._ahead and (
+            time.monotonic() - self._ahead_claimed_at > self.settings.lease_seconds / 2
+        ):
+            self._drop_ahead("half of its lease has gone by")
+        batch, self._ahead = self._ahead, []
+        return batch
+
+    def _drop_ahead(self, reason: str) -> None:
+        """Give up the batch claimed ahead. Nothing of it was sent: its lease expires
+        and Odoo hands it out again with `check_mailjet_first`."""
+        if not self._ahead:
+            return
+        ids = [d["id"] for d in self._ahead]
+        self.pdfs.forget(ids)
+        self._ahead = []
+        log.warning(
+            f"leaving the batch claimed ahead to its lease ({reason}); it is sent once the "
+            "lease expires",
+            dispatch_ids=ids,
+        )
 
     def _summary(self, results: list[dict[str, Any]]) -> str:
         outcomes = [r["outcome"] for r in results]

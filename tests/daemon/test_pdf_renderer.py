@@ -33,3 +33,27 @@ def test_renders_in_parallel_with_one_client_per_thread():
     assert 1 <= len(_Client.made) <= 3
     for client in _Client.made:
         assert {thread for _, thread in client.calls} == {client.thread}
+
+
+def test_started_renders_are_collected_once_and_forgotten_ones_dropped():
+    _Client.made = []
+    gate = threading.Event()
+
+    class _Slow(_Client):
+        def render_pdf(self, dispatch_id: int) -> dict:
+            gate.wait(5)
+            return super().render_pdf(dispatch_id)
+
+    renderer = PdfRenderer(_Slow, concurrency=1)
+    try:
+        renderer.start([1, 2])
+        renderer.start([3, 4])
+        renderer.forget([4])  # queued behind the others: cancelled, never rendered
+        gate.set()
+        results = renderer.render([1, 2, 5])
+        assert sorted(results) == [1, 2, 5]
+        assert renderer.render([3])[3]["filename"] == "3.pdf"
+    finally:
+        renderer.close()
+    rendered = sorted(i for client in _Client.made for i, _ in client.calls)
+    assert rendered == [1, 2, 3, 5]
