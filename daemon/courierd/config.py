@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     batch_size: int = Field(50, ge=1, le=50)
     lease_seconds: int = Field(300, ge=30)
     idle_seconds: float = Field(2.0, gt=0, le=300)
-    pdf_concurrency: int = Field(4, ge=1, le=32)
+    pdf_concurrency: int = Field(8, ge=1, le=32)
     retry_base_seconds: int = Field(30, ge=1)
     retry_max_seconds: int = Field(3600, ge=1)
     http_host: str = "127.0.0.1"
