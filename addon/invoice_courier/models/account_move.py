@@ -30,6 +30,14 @@ class AccountMove(models.Model):
         copy=False,
         groups=COURIER_READERS,
     )
+    courier_recipient_ids = fields.One2many(
+        "courier.recipient",
+        "move_id",
+        string="Email recipients",
+        readonly=True,
+        copy=False,
+        groups=COURIER_READERS,
+    )
     courier_event_ids = fields.One2many(
         "courier.event",
         "move_id",

@@ -24,7 +24,9 @@ class CourierRecipient(models.Model):
     company_id = fields.Many2one(
         related="dispatch_id.company_id", store=True, index=True, readonly=True
     )
-    move_id = fields.Many2one(related="dispatch_id.move_id", string="Invoice")
+    move_id = fields.Many2one(
+        related="dispatch_id.move_id", string="Invoice", store=True, index=True, readonly=True
+    )
     partner_id = fields.Many2one("res.partner", string="Contact", ondelete="set null")
     email = fields.Char(required=True)
     name = fields.Char()
@@ -40,6 +42,24 @@ class CourierRecipient(models.Model):
         readonly=True, copy=False, help="Last time the poller asked Mailjet about this email."
     )
     event_ids = fields.One2many("courier.event", "recipient_id", string="Events", readonly=True)
+    # The email this recipient was sent, shown when a status is clicked in the history tab.
+    queued_at = fields.Datetime(related="dispatch_id.queued_at", string="Date")
+    sender_email = fields.Char(related="dispatch_id.sender_email", string="Sender")
+    subject = fields.Char(related="dispatch_id.subject")
+    body_html = fields.Html(related="dispatch_id.body_html", string="Message")
+    sent_attachment_ids = fields.Many2many(
+        "ir.attachment", compute="_compute_sent_attachment_ids", string="Attachments"
+    )
+    dispatch_state = fields.Selection(related="dispatch_id.state", string="Send status")
+    sibling_ids = fields.One2many(related="dispatch_id.recipient_ids", string="All recipients")
+
+    @api.depends("dispatch_id.attachment_ids", "move_id.invoice_pdf_report_id")
+    def _compute_sent_attachment_ids(self):
+        # The invoice PDF is attached by courierd at send time, not stored on the dispatch.
+        for recipient in self:
+            recipient.sent_attachment_ids = (
+                recipient.dispatch_id.attachment_ids | recipient.move_id.invoice_pdf_report_id
+            )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -3,6 +3,7 @@ from . import (  # noqa: F401
     test_bulk_send,
     test_compose_wizard,
     test_contract,
+    test_history,
     test_portal,
     test_ranking,
 )
