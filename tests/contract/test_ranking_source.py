@@ -1,0 +1,33 @@
+"""The stand-in ERP ranks recipient statuses exactly like the addon.
+
+The two cannot share code (the addon runs inside Odoo, the stand-in inside
+courierd), so this test keeps their copies of docs/architecture.md's ranking
+from drifting apart. The addon's module imports nothing, so it loads here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from courierd.standin_erp.ranking import STATUS_RANK
+
+ADDON_STATUS = (
+    Path(__file__).resolve().parents[2] / "addon/invoice_courier/models/courier_status.py"
+)
+
+
+def _addon_status_module():
+    spec = importlib.util.spec_from_file_location("addon_courier_status", ADDON_STATUS)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_standin_ranks_like_the_addon() -> None:
+    addon = _addon_status_module()
+    assert addon.RECIPIENT_STATUS_RANK == STATUS_RANK
+    assert [value for value, _label in addon.RECIPIENT_STATUSES] == sorted(
+        STATUS_RANK, key=STATUS_RANK.__getitem__
+    )
