@@ -47,7 +47,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from send_throughput import API_KEY, API_SECRET, RssSampler, _free_port, _get, _start, _stop
+from send_throughput import (
+    API_KEY,
+    API_SECRET,
+    RssSampler,
+    _free_port,
+    _get,
+    _start,
+    _stop,
+    start_sandbox,
+)
 
 from tests.support.odoo import OdooServer
 from tests.support.processes import artifact_path, http_get, wait_until
@@ -341,14 +350,8 @@ def measure_courier(
     workdir = Path(tempfile.mkdtemp(prefix="courier-vs-odoo-"))
     proxy = RpcCounter(int(odoo_url.rsplit(":", 1)[1]))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
-    sandbox_port, http_port = _free_port(), _free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
-    sandbox_args = ["sandbox", "--port", str(sandbox_port), "--outbox", str(workdir / "outbox")]
-    sandbox_args += ["--api-key", API_KEY, "--api-secret", API_SECRET]
-    sandbox_args += ["--sent-delay", "0", "--log-level", "warning"]
-    sandbox = _start(
-        sandbox_args, base_env, workdir / "sandbox.log", sandbox_url + "_sandbox/health"
-    )
+    http_port = _free_port()
+    sandbox, sandbox_url = start_sandbox(workdir, base_env)
     env = base_env | {
         "COURIER_ODOO_URL": proxy.url,
         "COURIER_ODOO_DB": server.db,

@@ -211,6 +211,16 @@ def _time_one_send(sandbox_url: str, messages: int) -> float:
     return time.monotonic() - started
 
 
+def start_sandbox(workdir: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """`courierd sandbox` in its own process, as in staging; returns it and its URL."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/"
+    args = ["sandbox", "--port", str(port), "--outbox", str(workdir / "outbox")]
+    args += ["--api-key", API_KEY, "--api-secret", API_SECRET]
+    args += ["--sent-delay", "0", "--log-level", "warning"]
+    return _start(args, env, workdir / "sandbox.log", url + "_sandbox/health"), url
+
+
 def measure(
     target: ErpTarget, *, count: int = 1000, batch_size: int = 50, timeout: float = 600
 ) -> Figures:
@@ -225,17 +235,8 @@ def measure(
     if isinstance(target, StandinTarget):
         target.erp.reset_rpc_calls()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
-    sandbox_port, http_port = _free_port(), _free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
-    sandbox_args = ["sandbox", "--port", str(sandbox_port), "--outbox", str(workdir / "outbox")]
-    sandbox_args += ["--api-key", API_KEY, "--api-secret", API_SECRET]
-    sandbox_args += ["--sent-delay", "0", "--log-level", "warning"]
-    sandbox = _start(
-        sandbox_args,
-        base_env,
-        workdir / "sandbox.log",
-        sandbox_url + "_sandbox/health",
-    )
+    http_port = _free_port()
+    sandbox, sandbox_url = start_sandbox(workdir, base_env)
     env = base_env | {
         "COURIER_ODOO_URL": target.url,
         "COURIER_ODOO_DB": target.db,
