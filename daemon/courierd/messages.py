@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 SUBJECT_MAX = 255
 MESSAGES_PER_CALL = 50
+# Mailjet also caps the recipients of one call (To + Cc + Bcc of all its messages):
+# more and it refuses the whole call (send-0015).
+RECIPIENTS_PER_CALL = 50
 ELLIPSIS = "\u2026"
+
+T = TypeVar("T")
 
 MessageBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
 
@@ -82,6 +87,33 @@ def build_message(dispatch: Mapping[str, Any]) -> dict[str, Any]:
     if attachments:
         message["Attachments"] = attachments
     return message
+
+
+def count_recipients(message: Mapping[str, Any]) -> int:
+    return sum(len(message.get(kind) or []) for kind in ("To", "Cc", "Bcc"))
+
+
+def split_into_calls(items: Sequence[T], recipients_of: Callable[[T], int]) -> list[list[T]]:
+    """Consecutive groups that each fit one Send call (messages and recipients).
+
+    A message with more recipients than a call allows goes alone, so Mailjet's
+    own error fails only that dispatch.
+    """
+    calls: list[list[T]] = []
+    current: list[T] = []
+    recipients = 0
+    for item in items:
+        count = recipients_of(item)
+        if current and (
+            len(current) == MESSAGES_PER_CALL or recipients + count > RECIPIENTS_PER_CALL
+        ):
+            calls.append(current)
+            current, recipients = [], 0
+        current.append(item)
+        recipients += count
+    if current:
+        calls.append(current)
+    return calls
 
 
 def build_send_payload(messages: Sequence[Mapping[str, Any]], sandbox_mode: bool) -> dict[str, Any]:

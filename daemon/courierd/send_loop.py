@@ -6,7 +6,7 @@ One turn:
 3. dispatches with `check_mailjet_first`: look their CustomID up at Mailjet; found ->
    transmitted with the found MessageIDs, never sent twice;
 4. render the PDFs still pending, in parallel;
-5. send the rest in one Send API call;
+5. send the rest, in Send API calls of at most 50 messages and 50 recipients;
 6. spool the results, then report them (the spool entry goes once Odoo acknowledges).
 
 Rendering ahead: when a full batch has PDFs to render, the next batch is claimed
@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from courierd.erp_client import ErpCallError, ErpUnavailable
 from courierd.logs import get_logger
 from courierd.mailjet_client import MailjetCallFailed, SendResponse
-from courierd.messages import MESSAGES_PER_CALL, MessageBuilder, build_message
+from courierd.messages import MessageBuilder, build_message, count_recipients, split_into_calls
 from courierd.metrics import Health, Metrics
 from courierd.report_spool import ReportSpool
 from courierd.send_results import (
@@ -383,8 +383,7 @@ class SendLoop:
                     status=None,
                     time=now,
                 )
-        for start in range(0, len(ready), MESSAGES_PER_CALL):
-            chunk = ready[start : start + MESSAGES_PER_CALL]
+        for chunk in split_into_calls(ready, lambda item: count_recipients(item[1])):
             for result in self._send(chunk, now):
                 results[result["id"]] = result
         return [results[d["id"]] for d in batch if d["id"] in results]

@@ -6,6 +6,8 @@ from courierd.messages import (
     SUBJECT_MAX,
     build_message,
     build_send_payload,
+    count_recipients,
+    split_into_calls,
     truncate_subject,
 )
 
@@ -84,3 +86,25 @@ def test_send_payload_sets_sandbox_mode_and_limits_messages():
         build_send_payload(messages * MESSAGES_PER_CALL, sandbox_mode=False)
     with pytest.raises(ValueError):
         build_send_payload([], sandbox_mode=False)
+
+
+def test_calls_are_split_by_messages_and_by_recipients() -> None:
+    def sizes(recipient_counts: list[int]) -> list[list[int]]:
+        return split_into_calls(recipient_counts, lambda count: count)
+
+    assert [len(call) for call in sizes([1] * 120)] == [50, 50, 20]
+    # Two recipients each: Mailjet's 50 recipients per call come first.
+    assert [len(call) for call in sizes([2] * 30)] == [25, 5]
+    assert sizes([30, 30, 1]) == [[30], [30, 1]]
+    # Too many for any call: alone, so Mailjet's error fails that dispatch only.
+    assert sizes([1, 60, 1]) == [[1], [60], [1]]
+    assert sizes([]) == []
+
+
+def test_recipients_of_a_message_count_to_cc_and_bcc() -> None:
+    message = {
+        "To": [{"Email": "a@x.example"}, {"Email": "b@x.example"}],
+        "Bcc": [{"Email": "c@x.example"}],
+    }
+    assert count_recipients(message) == 3
+    assert count_recipients({"To": [{"Email": "a@x.example"}]}) == 1

@@ -36,6 +36,29 @@ def test_120_dispatches_go_out_in_three_send_calls(
     assert {path.stem for path in mailjet.emails()} == set(message_ids)
 
 
+def test_a_call_never_carries_more_than_50_recipients(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
+) -> None:
+    # Mailjet refuses a whole call over 50 recipients (send-0015): 30 invoices to
+    # two contacts each must go in two calls, 25 + 5, not in one of 60 recipients.
+    emails = [f"anna{i}@customer.example,bob{i}@customer.example" for i in range(30)]
+    ids = standin_erp.seed_dispatches(30, emails)
+
+    with courierd_process(courier_env, "e2e-recipients-per-call.log"):
+        wait_until(lambda: _all_final(standin_erp, ids), 60, "30 dispatches to be reported")
+
+    dispatches = standin_erp.dispatches(ids)
+    assert {d["state"] for d in dispatches} == {"transmitted"}
+    assert all(
+        len(d["recipients"]) == 2 and all(r["message_id"] for r in d["recipients"])
+        for d in dispatches
+    )
+    stats = mailjet.stats()
+    assert stats["send_calls_by_status"] == {"200": 2}
+    assert stats["messages_accepted"] == 30
+    assert len(mailjet.emails()) == 60
+
+
 def test_pending_pdfs_are_rendered_and_attached(
     standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
 ) -> None:
