@@ -17,7 +17,8 @@ reported transmitted and not sent again.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,19 @@ class MailjetCallFailed(Exception):
     def __init__(self, failure: CallFailure) -> None:
         super().__init__(failure.message)
         self.failure = failure
+
+
+@contextmanager
+def _call_failures(what: str) -> Iterator[None]:
+    """mailjet-rest's and requests' exceptions become one MailjetCallFailed."""
+    try:
+        yield
+    except mailjet_rest.ApiError as exc:
+        raise MailjetCallFailed(_failure_from(exc)) from exc
+    except requests.RequestException as exc:
+        raise MailjetCallFailed(
+            CallFailure(FailureKind.CONNECTION, f"{what} failed: {exc}")
+        ) from exc
 
 
 def _without_resend_retries(client: mailjet_rest.Client) -> mailjet_rest.Client:
@@ -121,22 +135,19 @@ class MailjetClient:
     def send(self, messages: Sequence[Mapping[str, Any]]) -> SendResponse:
         """POST /v3.1/send once; raises MailjetCallFailed when the call failed as a whole."""
         payload = build_send_payload(messages, self._sandbox_mode)
-        try:
-            response = self._send.send.create(data=payload)
-        except mailjet_rest.ValidationError as exc:
-            body = _json(exc.response_body)
-            if isinstance(body, dict) and isinstance(body.get("Messages"), list):
-                return SendResponse(400, body)
-            detail = body.get("ErrorMessage") if isinstance(body, dict) else exc.response_body
-            raise MailjetCallFailed(
-                CallFailure(FailureKind.CLIENT_ERROR, f"Mailjet refused the call: {detail}", 400)
-            ) from exc
-        except mailjet_rest.ApiError as exc:
-            raise MailjetCallFailed(_failure_from(exc)) from exc
-        except requests.RequestException as exc:
-            raise MailjetCallFailed(
-                CallFailure(FailureKind.CONNECTION, f"Mailjet call failed: {exc}")
-            ) from exc
+        with _call_failures("Mailjet call"):
+            try:
+                response = self._send.send.create(data=payload)
+            except mailjet_rest.ValidationError as exc:
+                body = _json(exc.response_body)
+                if isinstance(body, dict) and isinstance(body.get("Messages"), list):
+                    return SendResponse(400, body)
+                detail = body.get("ErrorMessage") if isinstance(body, dict) else exc.response_body
+                raise MailjetCallFailed(
+                    CallFailure(
+                        FailureKind.CLIENT_ERROR, f"Mailjet refused the call: {detail}", 400
+                    )
+                ) from exc
         body = _json(response.text)
         if not isinstance(body, dict):
             raise MailjetCallFailed(
@@ -150,18 +161,13 @@ class MailjetClient:
 
     def find_by_custom_id(self, custom_id: str) -> list[dict[str, Any]]:
         """GET /v3/REST/message?CustomID=...: the messages an earlier attempt sent, if any."""
-        try:
-            response = self._rest.message.get(
-                filters={"CustomID": custom_id, "ShowContactAlt": "true", "Limit": 100}
-            )
-        except mailjet_rest.DoesNotExistError:
-            return []
-        except mailjet_rest.ApiError as exc:
-            raise MailjetCallFailed(_failure_from(exc)) from exc
-        except requests.RequestException as exc:
-            raise MailjetCallFailed(
-                CallFailure(FailureKind.CONNECTION, f"Mailjet lookup failed: {exc}")
-            ) from exc
+        with _call_failures("Mailjet lookup"):
+            try:
+                response = self._rest.message.get(
+                    filters={"CustomID": custom_id, "ShowContactAlt": "true", "Limit": 100}
+                )
+            except mailjet_rest.DoesNotExistError:
+                return []
         body = _json(response.text)
         data = body.get("Data") if isinstance(body, dict) else None
         if not isinstance(data, list):

@@ -146,6 +146,16 @@ def test_find_by_custom_id():
     assert fake.lookups == ["cid0001", "other"]
 
 
+def test_lookup_with_mailjet_down_is_a_connection_failure_not_an_empty_answer():
+    # An empty answer would mean "never sent" and make the loop send again.
+    with serve(FakeMailjet()) as url:
+        pass  # the port is closed again
+    with pytest.raises(MailjetCallFailed) as caught:
+        _client(url, timeout=1.0).find_by_custom_id("cid0001")
+    assert caught.value.failure.kind in (FailureKind.CONNECTION, FailureKind.TIMEOUT)
+    assert "Mailjet" in caught.value.failure.message
+
+
 @pytest.fixture
 def https_fake(tmp_path, monkeypatch):
     """The fake Mailjet over HTTPS: mailjet-rest mounts its retrying adapter on https:// only."""
