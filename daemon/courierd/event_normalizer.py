@@ -6,7 +6,7 @@ and, by the poller, for history lines rebuilt in the same shape.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from courierd.event_mapping import EventMapping
@@ -107,3 +107,24 @@ def guard_click(
             )
             return event.with_changes(web_document=False, detail=reason)
     return event
+
+
+def guard_clicks(
+    events: Sequence[TrackingEvent],
+    known_delivery: Callable[[str], str | None],
+    mapping: EventMapping,
+) -> list[TrackingEvent]:
+    """`guard_click` over a batch: a delivery in the same batch counts, else `known_delivery`.
+
+    `known_delivery(message_id)` is the delivery time seen earlier (the event spool's).
+    """
+    delivered = {
+        e.message_id: e.time for e in events if e.type == "delivered" and e.message_id is not None
+    }
+    guarded = []
+    for event in events:
+        if event.web_document and event.message_id is not None:
+            at = delivered.get(event.message_id) or known_delivery(event.message_id)
+            event = guard_click(event, at, mapping)
+        guarded.append(event)
+    return guarded
