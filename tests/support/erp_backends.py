@@ -45,6 +45,10 @@ class ErpBackend(Protocol):
         """[{"type", "source", "dedupe_key"}] of the dispatch, oldest first."""
         ...
 
+    def activities(self, dispatch_id: int) -> list[str]:
+        """The texts of the activities the dispatch's invoice got for its sender."""
+        ...
+
 
 class StandinBackend:
     """`ErpBackend` over a `StandinErp` (which also offers faults and RPC counters)."""
@@ -64,6 +68,9 @@ class StandinBackend:
 
     def events(self, dispatch_id: int) -> list[dict[str, Any]]:
         return self.erp.events(dispatch_id)
+
+    def activities(self, dispatch_id: int) -> list[str]:
+        return [n["body"] for n in self.erp.notes(dispatch_id) if n["kind"] == "activity"]
 
 
 def connect(backend: ErpBackend, timeout: float = 60) -> odoorpc.ODOO:

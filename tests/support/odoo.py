@@ -330,7 +330,10 @@ class OdooBackend:
                 {
                     "move_id": move_id,
                     "subject": f"Invoice {names[move_id]}",
-                    "body_html": f"<p>Dear customer, here is invoice {names[move_id]}.</p>",
+                    "body_html": (
+                        f"<p>Dear customer, here is invoice {names[move_id]}.</p>"
+                        f'<p><a href="{self.url}/my/invoices/{move_id}">View it online</a></p>'
+                    ),
                     "recipient_ids": [
                         (0, 0, {"email": email.strip(), "name": email.strip().split("@")[0]})
                         for email in addresses[i].split(",")
@@ -412,6 +415,22 @@ class OdooBackend:
                 }
             )
         return result
+
+    def event_count(self) -> int:
+        """Tracking events stored, all dispatches together."""
+        return self._call("courier.event", "search_count", [])
+
+    def activities(self, dispatch_id: int) -> list[str]:
+        [dispatch] = self._call("courier.dispatch", "read", [dispatch_id], ["move_id"])
+        return [
+            f"{a['summary']}: {a['note']}"
+            for a in self._call(
+                "mail.activity",
+                "search_read",
+                [("res_model", "=", "account.move"), ("res_id", "=", dispatch["move_id"][0])],
+                ["summary", "note"],
+            )
+        ]
 
     def events(self, dispatch_id: int) -> list[dict[str, Any]]:
         return [

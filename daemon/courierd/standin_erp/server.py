@@ -204,6 +204,10 @@ class StandinErp:
     def events(self, dispatch_id: int) -> list[dict[str, Any]]:
         return self.store.events(dispatch_id)
 
+    def event_count(self) -> int:
+        """Tracking events stored, all dispatches together."""
+        return self.store.event_count()
+
     def rpc_calls(self) -> dict[str, int]:
         return self.counter.snapshot()
 

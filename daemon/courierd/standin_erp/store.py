@@ -379,6 +379,11 @@ class CourierStore:
             ).fetchall()
             return [dict(r) for r in rows]
 
+    def event_count(self) -> int:
+        with self._lock:
+            (count,) = self._conn.execute("SELECT COUNT(*) FROM event").fetchone()
+            return int(count)
+
     def state_counts(self) -> dict[str, int]:
         with self._lock:
             rows = self._conn.execute("SELECT state, COUNT(*) FROM dispatch GROUP BY state")
