@@ -1,4 +1,7 @@
-"""Thin adapter on mailjet-rest 1.9.1: one Send API v3.1 call, and message lookups by CustomID.
+"""Thin adapter on mailjet-rest 1.9.1: one Send API v3.1 call, and the REST lookups.
+
+Lookups: messages by CustomID (before a re-send), a message's history and its
+click statistics (the poller).
 
 Retries of POST /v3.1/send are switched off in the library (see docs/daemon.md,
 "Mailjet retries"): mailjet-rest mounts a urllib3 Retry that repeats POSTs on 429
@@ -36,6 +39,10 @@ from courierd.send_results import CallFailure, FailureKind, classify_status
 NO_RESEND_RETRY = Retry(
     total=None, connect=2, read=False, status=0, other=0, redirect=False, backoff_factor=0.5
 )
+
+
+# Mailjet's REST lists answer at most 1000 items per call.
+CLICK_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,21 @@ def _failure_from(exc: Exception) -> CallFailure:
     return CallFailure(FailureKind.CONNECTION, f"Mailjet call failed: {exc}")
 
 
+def _data_items(response: requests.Response, what: str) -> list[dict[str, Any]]:
+    """The Data list of a REST lookup; anything else is a BAD_RESPONSE failure."""
+    body = _json(response.text)
+    data = body.get("Data") if isinstance(body, dict) else None
+    if not isinstance(data, list):
+        raise MailjetCallFailed(
+            CallFailure(
+                FailureKind.BAD_RESPONSE,
+                f"Mailjet's {what} has no Data list",
+                response.status_code,
+            )
+        )
+    return [item for item in data if isinstance(item, dict)]
+
+
 class MailjetClient:
     def __init__(
         self,
@@ -168,15 +190,39 @@ class MailjetClient:
                 )
             except mailjet_rest.DoesNotExistError:
                 return []
-        body = _json(response.text)
-        data = body.get("Data") if isinstance(body, dict) else None
-        if not isinstance(data, list):
-            raise MailjetCallFailed(
-                CallFailure(
-                    FailureKind.BAD_RESPONSE, "Mailjet's message lookup has no Data list", 200
-                )
-            )
-        return [m for m in data if isinstance(m, dict)]
+        return _data_items(response, "message lookup")
+
+    def message_history(self, message_id: str) -> list[dict[str, Any]]:
+        """GET /v3/REST/messagehistory/{id}: the message's events (EventAt, EventType...).
+
+        A message Mailjet does not know (yet) has no history: [] rather than an error.
+        """
+        with _call_failures("Mailjet message history"):
+            try:
+                response = self._rest.messagehistory.get(id=message_id)
+            except mailjet_rest.DoesNotExistError:
+                return []
+        return _data_items(response, "message history")
+
+    def click_statistics(self, message_id: str) -> list[dict[str, Any]]:
+        """GET /v3/REST/clickstatistics?MessageID=...: each click with its Url and ClickedAt."""
+        clicks: list[dict[str, Any]] = []
+        while True:
+            with _call_failures("Mailjet click statistics"):
+                try:
+                    response = self._rest.clickstatistics.get(
+                        filters={
+                            "MessageID": message_id,
+                            "Limit": CLICK_PAGE_SIZE,
+                            "Offset": len(clicks),
+                        }
+                    )
+                except mailjet_rest.DoesNotExistError:
+                    return clicks
+            page = _data_items(response, "click statistics")
+            clicks.extend(page)
+            if len(page) < CLICK_PAGE_SIZE:
+                return clicks
 
     def close(self) -> None:
         self._send.close()

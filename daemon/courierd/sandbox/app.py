@@ -32,6 +32,7 @@ _URLS = Map(
         Rule("/v3/REST/message", endpoint="message_list", methods=["GET"]),
         Rule("/v3/REST/message/<message_id>", endpoint="message_one", methods=["GET"]),
         Rule("/v3/REST/messagehistory/<message_id>", endpoint="history", methods=["GET"]),
+        Rule("/v3/REST/clickstatistics", endpoint="click_statistics", methods=["GET"]),
         Rule("/t/o/<token>.gif", endpoint="open", methods=["GET"]),
         Rule("/t/c/<token>", endpoint="click", methods=["GET"]),
         Rule("/_sandbox/health", endpoint="health", methods=["GET"]),
@@ -189,6 +190,16 @@ class SandboxApp:
             return _json(errors.rest_error(404, "Object not found"), 404)
         data = self.sandbox.history(msg.message_id)
         return _json({"Count": len(data), "Data": data, "Total": len(data)})
+
+    def _on_click_statistics(self, request: Request) -> Response:
+        denied = self._rest_auth_failure(request)
+        if denied is not None:
+            return denied
+        raw_id = request.args.get("MessageID")
+        if raw_id is not None and not raw_id.isdigit():
+            return _json(errors.rest_error(400, "Invalid MessageID"), 400)
+        clicks = self.sandbox.click_statistics(None if raw_id is None else int(raw_id))
+        return self._listing(clicks, request)
 
     # -- tracking endpoints (no auth: the recipient's mail client calls them) --
 

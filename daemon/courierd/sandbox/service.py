@@ -6,6 +6,7 @@ import os
 import secrets
 import time
 import uuid
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,23 @@ log = structlog.get_logger(__name__)
 
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _click_statistic(seq: int, arrived_at: float, body: dict[str, Any]) -> dict[str, Any]:
+    """One Data item of /v3/REST/clickstatistics, with the fields of Mailjet's reference.
+
+    The resource carries the user agent's ID only, not its text (messagehistory has that).
+    """
+    agent = str(body.get("agent", ""))
+    return {
+        "ClickedAt": _iso(body["time"]),
+        "ClickedDelay": max(int(body["time"] - arrived_at), 0),
+        "ContactID": events.contact_id(body["email"]),
+        "ID": seq,
+        "MessageID": body["MessageID"],
+        "Url": body["url"],
+        "UserAgentID": zlib.crc32(agent.encode("utf-8")) if agent else 0,
+    }
 
 
 class MailjetSandbox:
@@ -243,6 +261,21 @@ class MailjetSandbox:
 
     def history(self, message_id: int) -> list[dict[str, Any]]:
         return [events.history_entry(e.body) for e in self.store.events_of(message_id, time.time())]
+
+    def click_statistics(self, message_id: int | None) -> list[dict[str, Any]]:
+        """``GET /v3/REST/clickstatistics``: one item per recorded click, oldest first."""
+        if message_id is None:
+            found = self.store.all_messages()
+        else:
+            one = self.store.get_message(message_id)
+            found = [] if one is None else [one]
+        now = time.time()
+        return [
+            _click_statistic(e.seq, m.arrived_at, e.body)
+            for m in found
+            for e in self.store.events_of(m.message_id, now)
+            if e.body["event"] == "click"
+        ]
 
     def overview(self) -> list[dict[str, Any]]:
         """``GET /_sandbox/messages``: every message with the events that happened."""
