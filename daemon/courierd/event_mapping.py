@@ -104,7 +104,8 @@ class EventMapping(_Strict):
         unknown = sorted(set(statuses) - set(MAILJET_EVENTS))
         if unknown:
             raise ValueError(
-                f"{', '.join(unknown)} not a Mailjet event type; known: {', '.join(MAILJET_EVENTS)}"
+                f"{', '.join(map(repr, unknown))} not a Mailjet event type; "
+                f"known: {', '.join(MAILJET_EVENTS)}"
             )
         # Events the file leaves out keep their default status.
         return {**DEFAULT_STATUSES, **statuses}
