@@ -1,7 +1,8 @@
-"""The daemon's HTTP server (werkzeug, threaded): GET /healthz and GET /metrics.
+"""The daemon's HTTP servers (werkzeug, threaded): GET /healthz and GET /metrics.
 
-Routes are a list of `Route(rule, handler)`; a later webhook receiver mounts on
-the same server by passing its own routes to `HttpServer(..., extra_routes=...)`.
+Routes are a list of `Route(rule, handler)`. `RouteServer` serves any list of
+routes; the webhook receiver runs on its own one (it sits behind a public proxy,
+/metrics must not).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from courierd.metrics import Health, Metrics
@@ -74,7 +75,39 @@ class HttpApp:
         return response(environ, start_response)
 
 
-class HttpServer:
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No werkzeug access line per request: the app logs what matters itself."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class RouteServer:
+    """A threaded werkzeug server of some routes, serving from a background thread."""
+
+    def __init__(
+        self, host: str, port: int, routes: Sequence[Route], name: str, quiet: bool = False
+    ) -> None:
+        handler = _QuietRequestHandler if quiet else None
+        self._server: BaseWSGIServer = make_server(
+            host, port, HttpApp(routes), threaded=True, request_handler=handler
+        )
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        # shutdown() would wait forever for a serve_forever() that never ran.
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+
+class HttpServer(RouteServer):
+    """The loopback server: /healthz, /metrics and any extra routes."""
+
     def __init__(
         self,
         host: str,
@@ -83,14 +116,4 @@ class HttpServer:
         metrics: Metrics,
         extra_routes: Iterable[Route] = (),
     ) -> None:
-        app = HttpApp([*health_routes(health, metrics), *extra_routes])
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
-        self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="http", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(host, port, [*health_routes(health, metrics), *extra_routes], "http")

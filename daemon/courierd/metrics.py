@@ -1,4 +1,5 @@
-"""Prometheus metrics of the send loop and the loop's health, shared with the HTTP server."""
+"""Prometheus metrics of the send loop, the webhook receiver and the event forwarder,
+and the loop's health, shared with the HTTP server."""
 
 from __future__ import annotations
 
@@ -49,6 +50,40 @@ class Metrics:
         self.spool_depth = Gauge(
             "courier_report_spool_depth",
             "Results waiting in the local spool for Odoo to acknowledge them",
+            registry=self.registry,
+        )
+        self.webhook_requests = Counter(
+            "courier_webhook_requests",
+            "Webhook POSTs answered, by HTTP status code",
+            ["status"],
+            registry=self.registry,
+        )
+        self.webhook_events = Counter(
+            "courier_webhook_events",
+            "Events received by the webhook, by outcome (stored, duplicate, ignored, rejected)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.event_spool_depth = Gauge(
+            "courier_event_spool_depth",
+            "Tracking events waiting in the local spool to be forwarded to Odoo",
+            registry=self.registry,
+        )
+        self.events_forwarded = Counter(
+            "courier_events_forwarded",
+            "Events Odoo's courier_ingest answered for, by result (created, duplicate, unmatched)",
+            ["result"],
+            registry=self.registry,
+        )
+        self.forward_failures = Counter(
+            "courier_event_forward_failures",
+            "courier_ingest calls that failed, by kind (unavailable: Odoo down; refused)",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.events_refused = Counter(
+            "courier_events_refused",
+            "Events Odoo refused for good, kept in the spool's rejected_event table",
             registry=self.registry,
         )
 
