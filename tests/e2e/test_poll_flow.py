@@ -1,0 +1,165 @@
+"""End to end without a webhook: courierd sends, the poller reads Mailjet, Odoo gets the facts.
+
+Stand-in ERP + sandbox (no webhook URL) + a real `courierd run` for the send; then
+the poller runs in-process against both, and the real event spool and forwarder
+take its events to `courier_ingest`.
+"""
+
+from __future__ import annotations
+
+import email
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.policy import default
+from pathlib import Path
+
+import pytest
+import requests
+from courierd.erp_client import ErpClient
+from courierd.event_forwarder import EventForwarder
+from courierd.event_mapping import EventMapping, ScannerGuard
+from courierd.event_spool import EventSpool
+from courierd.mailjet_client import MailjetClient
+from courierd.metrics import Metrics
+from courierd.poller import Poller
+from courierd.standin_erp import StandinErp
+from pydantic import SecretStr
+
+from tests.e2e.conftest import API_KEY, API_SECRET, Mailjet
+from tests.support.processes import courierd_process, wait_until
+
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+
+
+@dataclass
+class PollPath:
+    poller: Poller
+    forwarder: EventForwarder
+    spool: EventSpool
+
+    def round(self) -> int:
+        """One polling round, then everything it spooled forwarded to the ERP."""
+        added = self.poller.poll_once()
+        self.forwarder.flush()
+        assert self.spool.depth() == 0
+        return added
+
+
+@pytest.fixture
+def poll_path(standin_erp: StandinErp, mailjet: Mailjet, tmp_path: Path) -> Iterator[PollPath]:
+    erp = ErpClient(
+        url=standin_erp.url,
+        db=standin_erp.db,
+        login=standin_erp.login,
+        password=SecretStr(standin_erp.password),
+    )
+    api = MailjetClient(
+        api_key=SecretStr(API_KEY), api_secret=SecretStr(API_SECRET), api_url=mailjet.url
+    )
+    spool = EventSpool(tmp_path / "poll-state")
+    metrics = Metrics()
+    # Clicks come seconds after delivery here: the delay rule of the guard is off,
+    # the user-agent rule stays on.
+    mapping = EventMapping(scanner_guard=ScannerGuard(min_seconds_after_delivery=0))
+    poller = Poller(
+        erp,
+        api,
+        spool,
+        mapping,
+        interval_seconds=1,
+        max_age_days=30,
+        batch_size=50,
+        metrics=metrics,
+    )
+    forwarder = EventForwarder(spool=spool, erp=erp, metrics=metrics, batch_size=100)
+    yield PollPath(poller, forwarder, spool)
+    spool.close()
+    api.close()
+
+
+def _tracking_urls(eml: Path) -> tuple[str, str]:
+    mail = email.message_from_bytes(eml.read_bytes(), policy=default)
+    html_part = mail.get_body(("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    (click,) = re.findall(r'href="([^"]*/t/c/[^"]+)"', html)
+    (pixel,) = re.findall(r'<img src="([^"]*/t/o/[^"]+)"', html)
+    return click.replace("&amp;", "&"), pixel
+
+
+def _recipient(erp: StandinErp, dispatch_id: int) -> dict:
+    (dispatch,) = erp.dispatches([dispatch_id])
+    return dispatch["recipients"][0] | {"invoice_state": dispatch["invoice_state"]}
+
+
+def test_poll_brings_delivery_open_web_document_click_and_bounce(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str], poll_path: PollPath
+) -> None:
+    anna_id, bounce_id = standin_erp.seed_dispatches(
+        2, ["anna@customer.example", "bounce@customer.example"]
+    )
+    with courierd_process(courier_env, "e2e-poll-flow.log"):
+        wait_until(
+            lambda: (
+                {d["state"] for d in standin_erp.dispatches([anna_id, bounce_id])}
+                == {"transmitted"}
+            ),
+            60,
+            "2 dispatches to be transmitted",
+        )
+
+    assert poll_path.round() == 2
+    assert _recipient(standin_erp, anna_id)["status"] == "delivered"
+    bounced = _recipient(standin_erp, bounce_id)
+    assert bounced["status"] == "bounced"
+    (activity,) = [n["body"] for n in standin_erp.store.notes(bounce_id) if n["kind"] == "activity"]
+    assert "bounce@customer.example" in activity
+
+    message_id = _recipient(standin_erp, anna_id)["message_id"]
+    click_url, pixel_url = _tracking_urls(mailjet.outbox / f"{message_id}.eml")
+    assert requests.get(pixel_url, headers={"User-Agent": BROWSER}, timeout=5).status_code == 200
+
+    assert poll_path.round() == 1
+    assert _recipient(standin_erp, anna_id)["status"] == "opened"
+    assert _recipient(standin_erp, anna_id)["invoice_state"] != "viewed"
+
+    clicked = requests.get(
+        click_url, headers={"User-Agent": BROWSER}, allow_redirects=False, timeout=5
+    )
+    assert clicked.status_code == 302
+    assert "/my/invoices/" in clicked.headers["Location"]
+
+    assert poll_path.round() == 1
+    anna = _recipient(standin_erp, anna_id)
+    assert anna["status"] == "clicked"
+    assert anna["invoice_state"] == "viewed"
+    events = standin_erp.events(anna_id)
+    assert {e["source"] for e in events if e["type"] != "transmitted"} == {"mailjet_poll"}
+    assert [e["web_document"] for e in events if e["type"] == "clicked"] == [True]
+
+    # Clicked and bounced recipients are closed: nothing is left to poll.
+    assert poll_path.round() == 0
+    assert standin_erp.rpc_calls()["courier.event.courier_ingest"] == 3
+
+
+def test_a_link_scanner_click_found_by_polling_is_not_a_view(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str], poll_path: PollPath
+) -> None:
+    (dispatch_id,) = standin_erp.seed_dispatches(1, ["carla@customer.example"])
+    with courierd_process(courier_env, "e2e-poll-scanner.log"):
+        wait_until(
+            lambda: standin_erp.dispatches([dispatch_id])[0]["state"] == "transmitted",
+            60,
+            "the dispatch to be transmitted",
+        )
+    message_id = _recipient(standin_erp, dispatch_id)["message_id"]
+    click_url, _ = _tracking_urls(mailjet.outbox / f"{message_id}.eml")
+
+    scanner = {"User-Agent": "Mozilla/5.0 (compatible; Barracuda LinkProtect)"}
+    assert requests.get(click_url, headers=scanner, allow_redirects=False, timeout=5).ok
+
+    assert poll_path.round() == 2
+    recipient = _recipient(standin_erp, dispatch_id)
+    assert recipient["status"] == "clicked"
+    assert recipient["invoice_state"] != "viewed"
