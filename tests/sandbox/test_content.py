@@ -92,19 +92,20 @@ def test_mime_has_alternatives_attachments_and_mailjet_headers() -> None:
     assert att.get_content() == b"%PDF-"
 
 
-def test_template_message_gets_a_placeholder_text() -> None:
+def test_template_message_gets_a_stand_in_text_and_html() -> None:
     msg = _parsed(TemplateID=12, Variables={"amount": "1250.00"}, TextPart=None, HTMLPart=None)
     mail = build_email(
         msg,
         msg.recipients[0],
         message_id=1,
         message_uuid="u",
-        html=None,
+        html=msg.html,
         sent_at=datetime(2026, 11, 27, tzinfo=UTC),
     )
-    assert mail.get_content_type() == "text/plain"
-    assert "Mailjet template 12" in mail.get_content()
-    assert '"amount": "1250.00"' in mail.get_content()
+    text = mail.get_body(("plain",))
+    assert mail.get_body(("html",)) is not None
+    assert text is not None and "Mailjet template 12" in text.get_content()
+    assert '"amount": "1250.00"' in text.get_content()
 
 
 def test_outcomes_by_local_part() -> None:

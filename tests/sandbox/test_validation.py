@@ -91,7 +91,7 @@ def test_template_id_is_content_enough() -> None:
     (parsed,) = check_send_payload({"Messages": [msg]}).results
     assert isinstance(parsed, Message)
     assert parsed.template_id == 4082179
-    assert not parsed.track_opens  # no HTML part to track
+    assert parsed.track_opens  # the HTML standing in for the template is tracked
 
 
 def test_subject_limit_is_255() -> None:

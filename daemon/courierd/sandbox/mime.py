@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from email.headerregistry import Address as MimeAddress
 from email.message import EmailMessage
@@ -16,15 +15,6 @@ MESSAGE_ID_DOMAIN = "mailjet-sandbox.invalid"
 
 def _mime_address(addr: Address | Recipient) -> MimeAddress:
     return MimeAddress(display_name=addr.name, addr_spec=addr.email)
-
-
-def _template_text(message: Message) -> str:
-    """What stands in for a Mailjet template: the sandbox holds no templates."""
-    variables = json.dumps(message.variables, indent=2, sort_keys=True, ensure_ascii=False)
-    return (
-        f"[Mailjet template {message.template_id}: the sandbox has no templates]\n"
-        f"Variables:\n{variables}\n"
-    )
 
 
 def build_email(
@@ -69,8 +59,6 @@ def build_email(
         mail[name] = value
 
     text = message.text
-    if text is None and html is None:
-        text = _template_text(message)
     if text is not None:
         mail.set_content(text, subtype="plain", charset="utf-8")
         if html is not None:

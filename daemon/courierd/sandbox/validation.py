@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from courierd.sandbox.errors import send_error
+from courierd.sandbox.templates import template_html, template_text
 
 MAX_MESSAGES = 50
 MAX_RECIPIENTS = 50  # per call, To + Cc + Bcc of every message
@@ -349,10 +350,18 @@ def check_message(index: int, msg: Any) -> Message | list[dict[str, Any]]:
                 ["HTMLPart", "TextPart"],
             )
         )
-    variables = msg.get("Variables") or {}
-    if not isinstance(variables, dict):
+    variables = msg.get("Variables")
+    if variables is None:
+        variables = {}
+    elif not isinstance(variables, dict):
         errors.append(_type_mismatch("Variables", "object"))
         variables = {}
+    for prop in ("TemplateLanguage", "TemplateErrorDeliver"):
+        if msg.get(prop) is not None and not isinstance(msg[prop], bool):
+            errors.append(_type_mismatch(prop, "boolean"))
+    _check_address(
+        msg.get("TemplateErrorReporting"), "TemplateErrorReporting", errors, required=False
+    )
     if msg.get("TemplateLanguage") is None and (
         msg.get("TemplateErrorReporting") is not None or msg.get("TemplateErrorDeliver") is not None
     ):
@@ -393,6 +402,10 @@ def check_message(index: int, msg: Any) -> Message | list[dict[str, Any]]:
         )
     if errors or sender is None:
         return errors
+    if template_id is not None and not text and not html:
+        # Mailjet takes the body from the stored template; the sandbox shows the Variables.
+        html = template_html(template_id, variables)
+        text = template_text(template_id, variables)
     return Message(
         index=index,
         sender=sender,
