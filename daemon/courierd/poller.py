@@ -48,8 +48,8 @@ ROUND_STOPPERS = frozenset(
 )
 
 _MAILJET_HINTS = {
-    FailureKind.RATE_LIMITED: "Mailjet rate-limits this API key: raise COURIER_POLL_INTERVAL "
-    "or lower the poll batch size, or receive webhooks instead",
+    FailureKind.RATE_LIMITED: "Mailjet rate-limits this API key: poll less often (a longer "
+    "interval, a smaller batch, a delay between recipients) or receive webhooks instead",
     FailureKind.AUTH: "check COURIER_MAILJET_API_KEY and COURIER_MAILJET_API_SECRET",
     FailureKind.BAD_RESPONSE: "check COURIER_MAILJET_API_URL points at Mailjet's API",
 }
