@@ -1,8 +1,9 @@
 """Pure: a claimed dispatch (docs/contract.md shape) -> one Mailjet Send API v3.1 message.
 
-`build_message` is the single place that knows the message's shape, so a mapping
-layer (a Mailjet TemplateID with Variables taken from invoice fields) can replace
-it with another function of the same signature.
+`build_message` is the single place that knows the message's shape;
+`template_message` turns its result into a Mailjet-template message. The mapping
+layer (courierd.message_mapping, mappings/messages.yaml) chooses between the two
+per company and hands the send loop a function of the same signature.
 """
 
 from __future__ import annotations
@@ -87,6 +88,35 @@ def build_message(dispatch: Mapping[str, Any]) -> dict[str, Any]:
     if attachments:
         message["Attachments"] = attachments
     return message
+
+
+def template_message(
+    message: Mapping[str, Any],
+    template_id: int,
+    variables: Mapping[str, Any],
+    *,
+    keep_subject: bool = True,
+    error_reporting: str | None = None,
+    error_deliver: bool | None = None,
+) -> dict[str, Any]:
+    """`message` (from build_message) sent through a Mailjet template instead of its parts.
+
+    Addresses, CustomID, EventPayload, tracking and attachments stay. Mailjet
+    takes the body from the template; Subject, when kept and not empty,
+    overrides the template's own subject.
+    """
+    templated = {k: v for k, v in message.items() if k not in ("HTMLPart", "TextPart")}
+    if not keep_subject or not templated.get("Subject"):
+        templated.pop("Subject", None)
+    templated["TemplateID"] = template_id
+    templated["TemplateLanguage"] = True
+    templated["Variables"] = dict(variables)
+    if error_reporting:
+        # Mailjet sends a copy explaining the template error to this address.
+        templated["TemplateErrorReporting"] = {"Email": error_reporting}
+    if error_deliver is not None:
+        templated["TemplateErrorDeliver"] = error_deliver
+    return templated
 
 
 def count_recipients(message: Mapping[str, Any]) -> int:
