@@ -1,6 +1,6 @@
-"""The `courierd` command: run, check-config, sandbox, standin-erp.
+"""The `courierd` command: run, check-config, mappings check, sandbox, standin-erp.
 
-Exit codes: 0 ok, 2 configuration error, 1 anything unexpected.
+Exit codes: 0 ok, 2 configuration or mapping error, 1 anything unexpected.
 """
 
 from __future__ import annotations
@@ -11,9 +11,12 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from courierd import __version__
 from courierd.config import ConfigError, Settings, describe, load_settings, resolve_config_file
+from courierd.mapping_check import KINDS, MappingKind, check_mapping, infer_kind
+from courierd.mapping_files import MappingError
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -41,6 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
         "check-config", help="print the effective configuration (secrets masked) and exit"
     )
     _add_config_option(check)
+    mappings = commands.add_parser("mappings", help="work with the mapping files (mappings/)")
+    mapping_commands = mappings.add_subparsers(dest="mappings_command", required=True)
+    mapping_check = mapping_commands.add_parser(
+        "check", help="validate a mapping file and print what it does"
+    )
+    mapping_check.add_argument("file", metavar="FILE", type=Path)
+    mapping_check.add_argument(
+        "--kind",
+        choices=KINDS,
+        help="the kind of mapping (else from the file name: events*.yaml, messages*.yaml)",
+    )
     # The two delegated commands are built by their own packages; their options are
     # only added (by importing them) when one of them is the command asked for.
     commands.add_parser("sandbox", help="run the local Mailjet sandbox", add_help=False)
@@ -80,6 +94,25 @@ def _check_config(config: str | None) -> int:
     return EXIT_OK
 
 
+def _check_mapping(path: Path, kind: MappingKind | None) -> int:
+    kind = kind or infer_kind(path)
+    if kind is None:
+        print(
+            f"courierd: {path}: the file name does not say which mapping it is "
+            "(events*.yaml or messages*.yaml): give --kind events or --kind messages",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    try:
+        print(check_mapping(path, kind))
+    except MappingError as exc:
+        print(f"courierd: the {kind} mapping cannot be used:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
 def _run(config: str | None) -> int:
     from courierd import logs
     from courierd.daemon import install_signal_handlers, run_daemon
@@ -105,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check-config":
             return _check_config(args.config)
+        if args.command == "mappings":
+            return _check_mapping(args.file, args.kind)
         return _run(args.config)
     except KeyboardInterrupt:
         return EXIT_OK
