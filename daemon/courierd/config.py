@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from courierd.event_mapping import load_event_mapping
+from courierd.mapping_files import MappingError
+
 ENV_PREFIX = "COURIER_"
 CONFIG_FILE_ENV = "COURIER_CONFIG_FILE"
 
@@ -57,6 +60,17 @@ class Settings(BaseSettings):
     http_port: int = Field(8790, ge=1, le=65535)
     health_max_age_seconds: float = Field(120.0, gt=0)
     state_dir: Path = Path("/var/lib/courierd")
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(8791, ge=1, le=65535)
+    webhook_path: str = "/webhooks/mailjet"
+    webhook_user: str = Field("mailjet", min_length=1)
+    webhook_password: SecretStr | None = None
+    event_mapping: Path | None = None
+    message_mapping: Path | None = None
+    forward_batch_size: int = Field(500, ge=1, le=5000)
+    poll_interval_seconds: float = Field(0.0, ge=0)
+    poll_max_age_days: int = Field(30, ge=1, le=365)
+    poll_batch_size: int = Field(100, ge=1, le=500)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 
@@ -81,6 +95,20 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:8069")
         if parts.path not in {"", "/"}:
             raise ValueError("must not have a path: Odoo's JSON-RPC lives at the server root")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _check_webhook_path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c in value for c in "?#<> "):
+            raise ValueError("must be a URL path starting with '/', such as /webhooks/mailjet")
+        return value
+
+    @field_validator("webhook_password")
+    @classmethod
+    def _check_webhook_password(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            raise ValueError("must not be empty; leave it unset to run without the webhook")
         return value
 
     @field_validator("mailjet_api_url")
@@ -145,6 +173,11 @@ def load_settings(config_file: Path | None) -> tuple[Settings, dict[str, str]]:
         settings = Settings(**file_values)
     except ValidationError as exc:
         raise ConfigError(_describe_errors(exc, config_file, set(file_values), env_keys)) from None
+    if settings.event_mapping is not None:
+        try:
+            load_event_mapping(settings.event_mapping)
+        except MappingError as exc:
+            raise ConfigError([f"COURIER_EVENT_MAPPING: {p}" for p in exc.problems]) from None
     origins = {
         key: "environment"
         if key in env_keys

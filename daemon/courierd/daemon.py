@@ -1,24 +1,34 @@
-"""`courierd run`: wires the parts together from Settings and runs the send loop until a signal."""
+"""`courierd run`: wires the parts together from Settings and runs the send loop until a signal.
+
+Besides the send loop: the event spool, the webhook receiver (its own server,
+only with a password) and the event forwarder thread.
+"""
 
 from __future__ import annotations
 
 import signal
 import sqlite3
 import threading
+from collections.abc import Callable
 from types import FrameType
 
 from courierd import __version__
 from courierd.config import Settings
 from courierd.erp_client import ErpClient
-from courierd.http_server import HttpServer, Route
+from courierd.event_forwarder import EventForwarder
+from courierd.event_mapping import EventMapping, load_event_mapping
+from courierd.event_spool import EventSpool
+from courierd.http_server import HttpServer, Route, RouteServer
 from courierd.logs import get_logger
 from courierd.mailjet_client import MailjetClient
+from courierd.mapping_files import MappingError
 from courierd.metrics import Health, Metrics
 from courierd.pdf_renderer import PdfRenderer
 from courierd.report_spool import ReportSpool
 from courierd.send_loop import LoopSettings, SendLoop
 from courierd.send_results import RetryPolicy
 from courierd.systemd import Notifier, WatchdogKeeper, watchdog_interval
+from courierd.webhook_receiver import WebhookReceiver
 
 log = get_logger(__name__)
 
@@ -54,7 +64,24 @@ def run_daemon(
             "check COURIER_STATE_DIR exists and is writable by this user"
         )
         return 1
+    try:
+        events = EventSpool(settings.state_dir)
+    except (OSError, sqlite3.Error) as exc:
+        log.error(
+            f"cannot open the event spool in {settings.state_dir}: {exc}; "
+            "check COURIER_STATE_DIR exists and is writable by this user"
+        )
+        spool.close()
+        return 1
+    try:
+        event_mapping = load_event_mapping(settings.event_mapping)
+    except MappingError as exc:
+        log.error("the events mapping cannot be used; fix it, then start", problems=exc.problems)
+        events.close()
+        spool.close()
+        return 2
     metrics = Metrics()
+    metrics.event_spool_depth.set_function(events.depth)
     health = Health(settings.health_max_age_seconds)
     try:
         http = HttpServer(
@@ -65,6 +92,7 @@ def run_daemon(
             f"cannot listen on {settings.http_host}:{settings.http_port}: {exc}; "
             "check COURIER_HTTP_HOST / COURIER_HTTP_PORT"
         )
+        events.close()
         spool.close()
         return 1
 
@@ -82,6 +110,24 @@ def run_daemon(
         timeout=settings.mailjet_timeout,
         sandbox_mode=settings.mailjet_sandbox_mode,
     )
+    forwarder = EventForwarder(
+        spool=events,
+        erp=erp.clone(),
+        metrics=metrics,
+        batch_size=settings.forward_batch_size,
+        reports_pending=spool.depth,
+    )
+    try:
+        webhook = start_webhook(settings, events, event_mapping, metrics, forwarder.wake)
+    except OSError as exc:
+        log.error(
+            f"cannot listen on {settings.webhook_host}:{settings.webhook_port}: {exc}; "
+            "check COURIER_WEBHOOK_HOST / COURIER_WEBHOOK_PORT"
+        )
+        http.stop()
+        events.close()
+        spool.close()
+        return 1
     pdfs = PdfRenderer(erp.clone, settings.pdf_concurrency)
     keeper = WatchdogKeeper(notifier, watchdog_interval(), STALL_SECONDS)
     loop = SendLoop(
@@ -103,6 +149,8 @@ def run_daemon(
     )
 
     http.start()
+    forwarder.start()
+    # The poller (when poll_interval_seconds > 0) starts here and stops before the forwarder.
     keeper.start()
     log.info(
         "courierd started",
@@ -112,6 +160,7 @@ def run_daemon(
         mailjet_api_url=settings.mailjet_api_url,
         http=f"http://{settings.http_host}:{http.port}",
         spool_depth=spool.depth(),
+        event_spool_depth=events.depth(),
     )
     notifier.ready(f"sending as {settings.worker_id}")
     try:
@@ -120,9 +169,50 @@ def run_daemon(
         notifier.stopping()
         keeper.stop()
         pdfs.close()
+        if webhook is not None:
+            webhook.stop()
+        forwarder.stop()
+        forwarder.flush()
         http.stop()
         mailjet.close()
-        depth = spool.depth()
+        depth, event_depth = spool.depth(), events.depth()
+        events.close()
         spool.close()
-        log.info("courierd stopped", spool_depth=depth)
+        log.info("courierd stopped", spool_depth=depth, event_spool_depth=event_depth)
     return 0
+
+
+def start_webhook(
+    settings: Settings,
+    events: EventSpool,
+    mapping: EventMapping,
+    metrics: Metrics,
+    on_stored: Callable[[], None],
+) -> RouteServer | None:
+    """The webhook receiver on its own server, or None (with a warning) without a password."""
+    if settings.webhook_password is None:
+        log.warning(
+            "webhook receiver off: set COURIER_WEBHOOK_PASSWORD to receive Mailjet's events, "
+            "or use the poller (COURIER_POLL_INTERVAL_SECONDS)"
+        )
+        return None
+    receiver = WebhookReceiver(
+        path=settings.webhook_path,
+        user=settings.webhook_user,
+        password=settings.webhook_password,
+        spool=events,
+        mapping=mapping,
+        metrics=metrics,
+        on_stored=on_stored,
+    )
+    server = RouteServer(
+        settings.webhook_host, settings.webhook_port, receiver.routes(), "webhook", quiet=True
+    )
+    server.start()
+    host = settings.webhook_host
+    log.info(
+        "webhook receiver listening; point Mailjet's event URL (behind your HTTPS proxy) here",
+        url=f"http://{f'[{host}]' if ':' in host else host}:{server.port}{settings.webhook_path}",
+        user=settings.webhook_user,
+    )
+    return server

@@ -78,9 +78,9 @@ class WebhookReceiver:
         if not self._authorized(request):
             auth = request.authorization
             log.warning(
-                "webhook call refused: wrong or missing Basic auth; check the user and "
-                "password of the webhook URL in Mailjet's event settings "
-                "(COURIER_WEBHOOK_USER / COURIER_WEBHOOK_PASSWORD)",
+                "webhook call refused: wrong or missing Basic auth; check the credentials of "
+                "the webhook URL in Mailjet's event settings against COURIER_WEBHOOK_USER "
+                "and COURIER_WEBHOOK_PASSWORD",
                 remote=request.remote_addr,
                 user=auth.username if auth else None,
             )
