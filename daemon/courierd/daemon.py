@@ -82,7 +82,7 @@ def run_daemon(
         return 2
     metrics = Metrics()
     metrics.event_spool_depth.set_function(events.depth)
-    health = Health(settings.health_max_age_seconds)
+    health = Health(settings.health_max_age_seconds, event_spool_depth=events.depth)
     try:
         http = HttpServer(
             settings.http_host, settings.http_port, health, metrics, extra_routes or []

@@ -44,6 +44,8 @@ def health_routes(health: Health, metrics: Metrics) -> list[Route]:
             "last_turn_at": last,
             "spool_depth": snap.spool_depth,
         }
+        if snap.event_spool_depth is not None:
+            body["event_spool_depth"] = snap.event_spool_depth
         return Response(
             json.dumps(body), status=200 if snap.healthy else 503, mimetype="application/json"
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -93,13 +94,17 @@ class HealthSnapshot:
     last_turn_at: float | None  # time.time() of the last loop turn that completed
     spool_depth: int
     healthy: bool
+    event_spool_depth: int | None = None  # None: no event spool in this process
 
 
 class Health:
     """What /healthz reports: when the loop last turned successfully, and the spool depth."""
 
-    def __init__(self, max_age_seconds: float) -> None:
+    def __init__(
+        self, max_age_seconds: float, event_spool_depth: Callable[[], int] | None = None
+    ) -> None:
         self._max_age = max_age_seconds
+        self._event_spool_depth = event_spool_depth
         self._lock = threading.Lock()
         self._started_at = time.time()
         self._last_turn_at: float | None = None
@@ -115,10 +120,12 @@ class Health:
             self._spool_depth = depth
 
     def snapshot(self) -> HealthSnapshot:
+        events = self._event_spool_depth() if self._event_spool_depth else None
         with self._lock:
             reference = self._last_turn_at or self._started_at
             return HealthSnapshot(
                 last_turn_at=self._last_turn_at,
                 spool_depth=self._spool_depth,
                 healthy=time.time() - reference <= self._max_age,
+                event_spool_depth=events,
             )

@@ -123,6 +123,7 @@ def test_killed_after_answering_200_with_odoo_down_forwards_after_restart(
         )
         assert answer.status_code == 200
         assert daemon.metric("courier_event_spool_depth") == 1
+        assert daemon.healthz()[1]["event_spool_depth"] == 1  # type: ignore[index]
     finally:
         daemon.kill()
         daemon.close_log()
