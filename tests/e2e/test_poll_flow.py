@@ -1,8 +1,9 @@
-"""End to end without a webhook: courierd sends, the poller reads Mailjet, Odoo gets the facts.
+"""End to end without a webhook: courierd sends, the poller reads Mailjet, the ERP gets the facts.
 
-Stand-in ERP + sandbox (no webhook URL) + a real `courierd run` for the send; then
-the poller runs in-process against both, and the real event spool and forwarder
-take its events to `courier_ingest`.
+On the stand-in ERP and (when found) the real addon in Odoo 18. The sandbox has no
+webhook URL; a real `courierd run` sends, then the poller runs in-process against
+the ERP and the sandbox, and the real event spool and forwarder take its events to
+`courier_ingest`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from courierd.event_spool import EventSpool
 from courierd.mailjet_client import MailjetClient
 from courierd.metrics import Metrics
 from courierd.poller import Poller
-from courierd.standin_erp import StandinErp
 from pydantic import SecretStr
 
 from tests.e2e.conftest import API_KEY, API_SECRET, Mailjet
-from tests.support.processes import courierd_process, wait_until
+from tests.support.erp_backends import ErpBackend
+from tests.support.processes import courierd_process, free_port, wait_until
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+WAIT = 90  # the real Odoo shares two cores with everything else
 
 
 @dataclass
@@ -47,12 +49,30 @@ class PollPath:
 
 
 @pytest.fixture
-def poll_path(standin_erp: StandinErp, mailjet: Mailjet, tmp_path: Path) -> Iterator[PollPath]:
+def send_env(erp_backend: ErpBackend, mailjet: Mailjet, tmp_path: Path) -> dict[str, str]:
+    return {
+        "COURIER_ODOO_URL": erp_backend.url,
+        "COURIER_ODOO_DB": erp_backend.db,
+        "COURIER_ODOO_LOGIN": erp_backend.login,
+        "COURIER_ODOO_PASSWORD": erp_backend.password,
+        "COURIER_MAILJET_API_KEY": API_KEY,
+        "COURIER_MAILJET_API_SECRET": API_SECRET,
+        "COURIER_MAILJET_API_URL": mailjet.url,
+        "COURIER_WORKER_ID": "e2e-poll",
+        "COURIER_IDLE_SECONDS": "0.2",
+        "COURIER_HTTP_PORT": str(free_port()),
+        "COURIER_STATE_DIR": str(tmp_path / "state"),
+        "COURIER_LOG_FORMAT": "json",
+    }
+
+
+@pytest.fixture
+def poll_path(erp_backend: ErpBackend, mailjet: Mailjet, tmp_path: Path) -> Iterator[PollPath]:
     erp = ErpClient(
-        url=standin_erp.url,
-        db=standin_erp.db,
-        login=standin_erp.login,
-        password=SecretStr(standin_erp.password),
+        url=erp_backend.url,
+        db=erp_backend.db,
+        login=erp_backend.login,
+        password=SecretStr(erp_backend.password),
     )
     api = MailjetClient(
         api_key=SecretStr(API_KEY), api_secret=SecretStr(API_SECRET), api_url=mailjet.url
@@ -88,41 +108,40 @@ def _tracking_urls(eml: Path) -> tuple[str, str]:
     return click.replace("&amp;", "&"), pixel
 
 
-def _recipient(erp: StandinErp, dispatch_id: int) -> dict:
+def _recipient(erp: ErpBackend, dispatch_id: int) -> dict:
     (dispatch,) = erp.dispatches([dispatch_id])
     return dispatch["recipients"][0] | {"invoice_state": dispatch["invoice_state"]}
 
 
 def test_poll_brings_delivery_open_web_document_click_and_bounce(
-    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str], poll_path: PollPath
+    erp_backend: ErpBackend, mailjet: Mailjet, send_env: dict[str, str], poll_path: PollPath
 ) -> None:
-    anna_id, bounce_id = standin_erp.seed_dispatches(
+    anna_id, bounce_id = erp_backend.seed_dispatches(
         2, ["anna@customer.example", "bounce@customer.example"]
     )
-    with courierd_process(courier_env, "e2e-poll-flow.log"):
+    with courierd_process(send_env, "e2e-poll-flow.log"):
         wait_until(
             lambda: (
-                {d["state"] for d in standin_erp.dispatches([anna_id, bounce_id])}
+                {d["state"] for d in erp_backend.dispatches([anna_id, bounce_id])}
                 == {"transmitted"}
             ),
-            60,
+            WAIT,
             "2 dispatches to be transmitted",
         )
 
     assert poll_path.round() == 2
-    assert _recipient(standin_erp, anna_id)["status"] == "delivered"
-    bounced = _recipient(standin_erp, bounce_id)
+    assert _recipient(erp_backend, anna_id)["status"] == "delivered"
+    bounced = _recipient(erp_backend, bounce_id)
     assert bounced["status"] == "bounced"
-    (activity,) = [n["body"] for n in standin_erp.store.notes(bounce_id) if n["kind"] == "activity"]
-    assert "bounce@customer.example" in activity
+    assert bounced["invoice_state"] == "bounced"
 
-    message_id = _recipient(standin_erp, anna_id)["message_id"]
+    message_id = _recipient(erp_backend, anna_id)["message_id"]
     click_url, pixel_url = _tracking_urls(mailjet.outbox / f"{message_id}.eml")
     assert requests.get(pixel_url, headers={"User-Agent": BROWSER}, timeout=5).status_code == 200
 
     assert poll_path.round() == 1
-    assert _recipient(standin_erp, anna_id)["status"] == "opened"
-    assert _recipient(standin_erp, anna_id)["invoice_state"] != "viewed"
+    assert _recipient(erp_backend, anna_id)["status"] == "opened"
+    assert _recipient(erp_backend, anna_id)["invoice_state"] != "viewed"
 
     clicked = requests.get(
         click_url, headers={"User-Agent": BROWSER}, allow_redirects=False, timeout=5
@@ -131,35 +150,34 @@ def test_poll_brings_delivery_open_web_document_click_and_bounce(
     assert "/my/invoices/" in clicked.headers["Location"]
 
     assert poll_path.round() == 1
-    anna = _recipient(standin_erp, anna_id)
+    anna = _recipient(erp_backend, anna_id)
     assert anna["status"] == "clicked"
     assert anna["invoice_state"] == "viewed"
-    events = standin_erp.events(anna_id)
+    events = erp_backend.events(anna_id)
     assert {e["source"] for e in events if e["type"] != "transmitted"} == {"mailjet_poll"}
     assert [e["web_document"] for e in events if e["type"] == "clicked"] == [True]
 
     # Clicked and bounced recipients are closed: nothing is left to poll.
     assert poll_path.round() == 0
-    assert standin_erp.rpc_calls()["courier.event.courier_ingest"] == 3
 
 
 def test_a_link_scanner_click_found_by_polling_is_not_a_view(
-    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str], poll_path: PollPath
+    erp_backend: ErpBackend, mailjet: Mailjet, send_env: dict[str, str], poll_path: PollPath
 ) -> None:
-    (dispatch_id,) = standin_erp.seed_dispatches(1, ["carla@customer.example"])
-    with courierd_process(courier_env, "e2e-poll-scanner.log"):
+    (dispatch_id,) = erp_backend.seed_dispatches(1, ["carla@customer.example"])
+    with courierd_process(send_env, "e2e-poll-scanner.log"):
         wait_until(
-            lambda: standin_erp.dispatches([dispatch_id])[0]["state"] == "transmitted",
-            60,
+            lambda: erp_backend.dispatches([dispatch_id])[0]["state"] == "transmitted",
+            WAIT,
             "the dispatch to be transmitted",
         )
-    message_id = _recipient(standin_erp, dispatch_id)["message_id"]
+    message_id = _recipient(erp_backend, dispatch_id)["message_id"]
     click_url, _ = _tracking_urls(mailjet.outbox / f"{message_id}.eml")
 
     scanner = {"User-Agent": "Mozilla/5.0 (compatible; Barracuda LinkProtect)"}
     assert requests.get(click_url, headers=scanner, allow_redirects=False, timeout=5).ok
 
     assert poll_path.round() == 2
-    recipient = _recipient(standin_erp, dispatch_id)
+    recipient = _recipient(erp_backend, dispatch_id)
     assert recipient["status"] == "clicked"
     assert recipient["invoice_state"] != "viewed"
