@@ -26,6 +26,7 @@ log = get_logger(__name__)
 
 MAX_BACKOFF_SECONDS = 60.0
 IDLE_SECONDS = 1.0
+REPORTS_PENDING_WAIT_SECONDS = 0.1
 
 
 class EventForwarder:
@@ -68,6 +69,12 @@ class EventForwarder:
     def run(self) -> None:
         failures = 0
         while not self._stop.is_set():
+            if self._reports_pending():
+                # Usually a batch between Mailjet's answer and its report: milliseconds.
+                self._stop.wait(REPORTS_PENDING_WAIT_SECONDS)
+                continue
+            # Cleared before looking, so a wake() during the batch is not lost.
+            self._wake.clear()
             try:
                 forwarded = self.forward_batch()
             except ErpUnavailable as exc:
@@ -85,7 +92,6 @@ class EventForwarder:
             failures = 0
             if forwarded == 0:
                 self._wake.wait(self._idle)
-                self._wake.clear()
 
     def flush(self) -> None:
         """At shutdown: forward what is waiting while Odoo answers; keep the rest."""
