@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import threading
 from collections.abc import Sequence
 from typing import Any
 
+from courierd import logs
 from courierd.erp_client import ErpUnavailable
 from courierd.event_mapping import EventMapping
 from courierd.mailjet_client import MailjetCallFailed
@@ -298,3 +302,33 @@ def test_metrics_count_rounds_calls_events_and_errors() -> None:
     assert value("courier_poll_events_total") == 1
     assert value("courier_poll_errors_total", kind="server_error") == 1
     assert value("courier_poll_rounds_total") == 0
+
+
+class _Stream(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_the_waits_are_logged_with_what_to_check() -> None:
+    stream = _Stream()
+    logs.configure("info", "json", stream)
+    try:
+        erp = FakeErp([_row("101")])
+        mailjet = FakeMailjet()
+        mailjet.failures["101"] = CallFailure(FailureKind.RATE_LIMITED, "429", 429)
+
+        def odoo_goes_down(waited: int) -> None:
+            erp.down = True
+
+        poller, _ = _poller(erp, mailjet, FakeSpool(), waits=Waits(2, on_wait=odoo_goes_down))
+        poller.run(threading.Event())
+    finally:
+        logging.getLogger().handlers.clear()
+
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    throttled, odoo_down = [line for line in lines if line["level"] == "warning"]
+    assert "polling again in 10s" in throttled["event"]
+    assert "receive webhooks instead" in throttled["event"]
+    assert throttled["kind"] == "rate_limited"
+    assert "Odoo unreachable" in odoo_down["event"]
+    assert "check that Odoo is running" in odoo_down["event"]
