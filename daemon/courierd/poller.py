@@ -230,6 +230,9 @@ class Poller:
             for index, row in enumerate(rows):
                 if index and self.recipient_delay_seconds > 0:
                     self._wait(self._stop, self.recipient_delay_seconds)
+                if self._stop.is_set():
+                    # Stopping: the rest stay open in Odoo and are read after the restart.
+                    break
                 gathered.extend(self._poll_message(PolledMessage.from_open_tracking(row)))
         finally:
             added = self._spool(gathered)

@@ -332,3 +332,22 @@ def test_the_waits_are_logged_with_what_to_check() -> None:
     assert throttled["kind"] == "rate_limited"
     assert "Odoo unreachable" in odoo_down["event"]
     assert "check that Odoo is running" in odoo_down["event"]
+
+
+def test_a_stop_during_a_round_ends_it_and_keeps_what_was_read() -> None:
+    erp = FakeErp([_row("101"), _row("102"), _row("103")])
+    mailjet = FakeMailjet()
+    mailjet.histories["101"] = [_sent()]
+    spool = FakeSpool()
+    stop = threading.Event()
+
+    def stop_after_the_first_recipient(waited_stop: threading.Event, seconds: float) -> None:
+        stop.set()
+
+    poller, _ = _poller(
+        erp, mailjet, spool, waits=stop_after_the_first_recipient, recipient_delay_seconds=1.0
+    )
+    poller.run(stop)
+
+    assert mailjet.calls == [("history", "101")]
+    assert [e.message_id for e in spool.events.values()] == ["101"]
