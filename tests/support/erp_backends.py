@@ -70,7 +70,7 @@ class StandinBackend:
         return self.erp.events(dispatch_id)
 
     def activities(self, dispatch_id: int) -> list[str]:
-        return [n["body"] for n in self.erp.notes(dispatch_id) if n["kind"] == "activity"]
+        return [n["body"] for n in self.erp.store.notes(dispatch_id) if n["kind"] == "activity"]
 
 
 def connect(backend: ErpBackend, timeout: float = 60) -> odoorpc.ODOO:
