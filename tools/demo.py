@@ -151,33 +151,12 @@ class Demo:
         odoo_local.configure_sender(odoo, SENDER, SENDER_NAME, {"name": "Courier Demo Ltd"})
         daemon_password = secrets.token_urlsafe(16)
         odoo_local.create_daemon_user(odoo, DAEMON_LOGIN, daemon_password)
-        customer_id = odoo.execute(
-            "res.partner",
-            "create",
-            {
-                **CUSTOMER,
-                "is_company": True,
-                "child_ids": [(0, 0, {**contact, "lang": "en_US"}) for contact in CONTACTS],
-            },
-        )
-        invoice_id = odoo.execute(
-            "account.move",
-            "create",
-            {
-                "move_type": "out_invoice",
-                "partner_id": customer_id,
-                "invoice_line_ids": [(0, 0, line) for line in INVOICE_LINES],
-            },
-        )
-        odoo.execute("account.move", "action_post", [invoice_id])
-        [invoice] = odoo.execute("account.move", "read", [invoice_id], ["name", "state"])
-        if invoice["state"] != "posted":
-            raise DemoError(f"the demo invoice was not posted (state {invoice['state']})")
+        invoice = post_invoice(odoo, create_customer(odoo))
         # Last: a new password ends this session.
         admin_password = "demo-" + secrets.token_hex(4)
         odoo.execute("res.users", "write", [odoo.env.uid], {"password": admin_password})
         odoo_local.rpc_login(self.url, self.db, ADMIN_LOGIN, admin_password)
-        return DemoSetup(self.url, admin_password, daemon_password, invoice_id, invoice["name"])
+        return DemoSetup(self.url, admin_password, daemon_password, invoice.id, invoice.name)
 
     def start_sandbox(self, secret: str) -> str:
         port = preferred_port(8025)
@@ -253,6 +232,48 @@ class Demo:
                 else f"Dropped database {self.db}.")  # fmt: skip
 
 
+# ------------------------------------------------------------------ seeding
+
+
+@dataclass(frozen=True)
+class PostedInvoice:
+    id: int
+    name: str
+
+
+def create_customer(odoo: odoorpc.ODOO) -> int:
+    """The demo customer (CUSTOMER) with its CONTACTS; its id."""
+    return int(
+        odoo.execute(
+            "res.partner",
+            "create",
+            {
+                **CUSTOMER,
+                "is_company": True,
+                "child_ids": [(0, 0, {**contact, "lang": "en_US"}) for contact in CONTACTS],
+            },
+        )
+    )
+
+
+def post_invoice(odoo: odoorpc.ODOO, customer_id: int) -> PostedInvoice:
+    """A posted customer invoice of INVOICE_LINES; DemoError if Odoo did not post it."""
+    invoice_id = odoo.execute(
+        "account.move",
+        "create",
+        {
+            "move_type": "out_invoice",
+            "partner_id": customer_id,
+            "invoice_line_ids": [(0, 0, line) for line in INVOICE_LINES],
+        },
+    )
+    odoo.execute("account.move", "action_post", [invoice_id])
+    [invoice] = odoo.execute("account.move", "read", [invoice_id], ["name", "state"])
+    if invoice["state"] != "posted":
+        raise DemoError(f"the demo invoice was not posted (state {invoice['state']})")
+    return PostedInvoice(int(invoice_id), invoice["name"])
+
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -309,7 +330,7 @@ def print_ready(demo: Demo, setup: DemoSetup, sandbox_url: str, courierd_url: st
     say("Invoice Courier demo is ready.")
     say(f"  Open      {setup.url}/web/login")
     say(f"  Log in    {ADMIN_LOGIN} / {setup.admin_password}")
-    say(f"  Invoice   {setup.url}/odoo/invoicing/{setup.invoice_id}")
+    say(f"  Invoice   {setup.url}/odoo/customer-invoices/{setup.invoice_id}")
     say(f"            {setup.invoice_name} for {CUSTOMER['name']}")
     say("            click the envelope, pick recipients, then Send the document")
     for index, contact in enumerate(CONTACTS):

@@ -1,0 +1,121 @@
+"""The browser test's world around a real Odoo 18: the Mailjet sandbox and `courierd run`.
+
+`courier_stack_for(...)` starts the sandbox in-process with its webhook pointed
+(through a `WebhookGate`) at courierd's receiver with Basic auth, and a real
+`courierd run` subprocess as the Courier daemon user of that Odoo database.
+`install_language` and `create_accountant` prepare the database over RPC as admin.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import odoorpc
+from courierd.sandbox import SandboxServer
+
+from tests.browser.webhook_gate import WebhookGate
+from tests.support.processes import DaemonProcess, courierd_process, free_port
+
+API_KEY = "browser-api-key"
+API_SECRET = "browser-api-secret-" + secrets.token_hex(4)
+WEBHOOK_USER = "mailjet"
+WEBHOOK_PATH = "/webhooks/mailjet"
+
+
+@dataclass
+class CourierStack:
+    odoo_url: str
+    db: str
+    sandbox: SandboxServer
+    gate: WebhookGate
+    courierd: DaemonProcess
+    receiver_url: str
+
+
+@contextmanager
+def courier_stack_for(
+    odoo_url: str, db: str, daemon_login: str, daemon_password: str, workdir: Path
+) -> Iterator[CourierStack]:
+    """Sandbox (webhook -> gate -> courierd's receiver) and `courierd run` for one Odoo DB."""
+    webhook_password = secrets.token_urlsafe(16)
+    webhook_port = free_port()
+    receiver_url = f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}"
+    env = {
+        "COURIER_ODOO_URL": odoo_url,
+        "COURIER_ODOO_DB": db,
+        "COURIER_ODOO_LOGIN": daemon_login,
+        "COURIER_ODOO_PASSWORD": daemon_password,
+        "COURIER_MAILJET_API_KEY": API_KEY,
+        "COURIER_MAILJET_API_SECRET": API_SECRET,
+        "COURIER_HTTP_PORT": str(free_port()),
+        "COURIER_STATE_DIR": str(workdir / "courierd-state"),
+        "COURIER_IDLE_SECONDS": "0.5",
+        "COURIER_WEBHOOK_PORT": str(webhook_port),
+        "COURIER_WEBHOOK_PATH": WEBHOOK_PATH,
+        "COURIER_WEBHOOK_USER": WEBHOOK_USER,
+        "COURIER_WEBHOOK_PASSWORD": webhook_password,
+        # Events reach Odoo through the webhook only: the gate decides when.
+        "COURIER_POLL_INTERVAL_SECONDS": "0",
+        "COURIER_LOG_FORMAT": "json",
+    }
+    with (
+        WebhookGate(receiver_url) as gate,
+        SandboxServer(
+            workdir / "outbox",
+            API_KEY,
+            API_SECRET,
+            webhook_url=gate.url,
+            webhook_auth=(WEBHOOK_USER, webhook_password),
+            sent_delay=0.2,
+        ) as sandbox,
+    ):
+        env["COURIER_MAILJET_API_URL"] = sandbox.url
+        with courierd_process(env, "browser-courierd.log", timeout=60) as courierd:
+            yield CourierStack(odoo_url, db, sandbox, gate, courierd, receiver_url)
+
+
+# ------------------------------------------------------------ Odoo setup
+
+
+def xmlid_res_id(odoo: odoorpc.ODOO, xmlid: str) -> int:
+    module, name = xmlid.split(".")
+    [row] = odoo.execute(
+        "ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], ["res_id"]
+    )
+    return int(row["res_id"])
+
+
+def install_language(odoo: odoorpc.ODOO, code: str) -> None:
+    """Activate `code` and load every installed module's translations (the addon's fr.po too)."""
+    lang_ids = odoo.execute_kw(
+        "res.lang", "search", [[("code", "=", code), ("active", "in", [True, False])]]
+    )
+    if not lang_ids:
+        raise AssertionError(f"Odoo knows no language {code}")
+    wizard = odoo.execute(
+        "base.language.install", "create", {"lang_ids": [(6, 0, lang_ids)], "overwrite": True}
+    )
+    odoo.execute("base.language.install", "lang_install", [wizard])
+
+
+def create_accountant(odoo: odoorpc.ODOO, lang: str) -> tuple[str, str]:
+    """An internal user with Invoicing's billing rights in `lang`; (login, password)."""
+    login = f"accountant-{lang.lower()}-{secrets.token_hex(3)}"
+    password = secrets.token_urlsafe(12)
+    odoo.execute(
+        "res.users",
+        "create",
+        {
+            "name": f"Alex Accountant ({lang})",
+            "login": login,
+            "password": password,
+            "lang": lang,
+            "tz": "UTC",
+            "groups_id": [(4, xmlid_res_id(odoo, "account.group_account_invoice"))],
+        },
+    )
+    return login, password
