@@ -49,6 +49,8 @@ DAEMON_LOGIN = "courierd"
 SENDER = "billing@courier-demo.example"
 SENDER_NAME = "Courier Demo"
 MAILJET_KEY = "demo-key"
+WEBHOOK_USER = "mailjet"
+WEBHOOK_PATH = "/webhooks/mailjet"
 START_TIMEOUT = 120
 
 CUSTOMER = {"name": "Acme Corporation", "email": "accounts@acme.example", "lang": "en_US"}
@@ -86,6 +88,72 @@ class DemoSetup:
     daemon_password: str
     invoice_id: int
     invoice_name: str
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """How the sandbox and courierd reach each other, with this run's secrets."""
+
+    sandbox_port: int
+    http_port: int
+    webhook_port: int
+    mailjet_secret: str
+    webhook_password: str
+
+    @classmethod
+    def choose(cls) -> Wiring:
+        """The usual ports where free (8025, 8790, 8791), and fresh secrets."""
+        return cls(
+            sandbox_port=preferred_port(8025),
+            http_port=preferred_port(8790),
+            webhook_port=preferred_port(8791),
+            mailjet_secret=secrets.token_urlsafe(16),
+            webhook_password=secrets.token_urlsafe(16),
+        )
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://127.0.0.1:{self.sandbox_port}/"
+
+    @property
+    def courierd_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def receiver_url(self) -> str:
+        """courierd's webhook receiver, where the sandbox POSTs Mailjet's events."""
+        return f"http://127.0.0.1:{self.webhook_port}{WEBHOOK_PATH}"
+
+    def sandbox_command(self) -> tuple[list[str], dict[str, str]]:
+        """`courierd sandbox` arguments and COURIER_* environment."""
+        args = ["sandbox", "--port", str(self.sandbox_port), "--outbox", str(OUTBOX),
+                "--webhook-url", self.receiver_url, "--webhook-user", WEBHOOK_USER]  # fmt: skip
+        # The secrets go through the environment: argv is visible to `ps`.
+        env = {
+            "COURIER_MAILJET_API_KEY": MAILJET_KEY,
+            "COURIER_MAILJET_API_SECRET": self.mailjet_secret,
+            "COURIER_WEBHOOK_PASSWORD": self.webhook_password,
+        }
+        return args, env
+
+    def courierd_env(self, odoo_url: str, db: str, daemon_password: str) -> dict[str, str]:
+        """`courierd run`'s COURIER_* environment: this Odoo, the sandbox, the receiver."""
+        return {
+            "COURIER_ODOO_URL": odoo_url,
+            "COURIER_ODOO_DB": db,
+            "COURIER_ODOO_LOGIN": DAEMON_LOGIN,
+            "COURIER_ODOO_PASSWORD": daemon_password,
+            "COURIER_MAILJET_API_KEY": MAILJET_KEY,
+            "COURIER_MAILJET_API_SECRET": self.mailjet_secret,
+            "COURIER_MAILJET_API_URL": self.sandbox_url,
+            "COURIER_STATE_DIR": str(COURIERD_STATE),
+            "COURIER_HTTP_PORT": str(self.http_port),
+            "COURIER_WEBHOOK_PORT": str(self.webhook_port),
+            "COURIER_WEBHOOK_PATH": WEBHOOK_PATH,
+            "COURIER_WEBHOOK_USER": WEBHOOK_USER,
+            "COURIER_WEBHOOK_PASSWORD": self.webhook_password,
+            "COURIER_IDLE_SECONDS": "1",
+        }
 
 
 @dataclass
@@ -158,39 +226,16 @@ class Demo:
         odoo_local.rpc_login(self.url, self.db, ADMIN_LOGIN, admin_password)
         return DemoSetup(self.url, admin_password, daemon_password, invoice.id, invoice.name)
 
-    def start_sandbox(self, secret: str) -> str:
-        port = preferred_port(8025)
-        self.spawn(
-            "sandbox",
-            # The credentials go through the environment: argv is visible to `ps`.
-            lambda log: courierd(
-                ["sandbox", "--port", str(port), "--outbox", str(OUTBOX)],
-                {"COURIER_MAILJET_API_KEY": MAILJET_KEY, "COURIER_MAILJET_API_SECRET": secret},
-                log,
-            ),
-        )
-        url = f"http://127.0.0.1:{port}/"
-        self.wait_http("sandbox", url + "_sandbox/health")
-        return url
+    def start_sandbox(self, wiring: Wiring) -> None:
+        """Events go to courierd's receiver; the sandbox retries them until it answers."""
+        args, env = wiring.sandbox_command()
+        self.spawn("sandbox", lambda log: courierd(args, env, log))
+        self.wait_http("sandbox", wiring.sandbox_url + "_sandbox/health")
 
-    def start_courierd(self, setup: DemoSetup, sandbox_url: str, secret: str) -> str:
-        port = preferred_port(8790)
-        env = {
-            "COURIER_ODOO_URL": self.url,
-            "COURIER_ODOO_DB": self.db,
-            "COURIER_ODOO_LOGIN": DAEMON_LOGIN,
-            "COURIER_ODOO_PASSWORD": setup.daemon_password,
-            "COURIER_MAILJET_API_KEY": MAILJET_KEY,
-            "COURIER_MAILJET_API_SECRET": secret,
-            "COURIER_MAILJET_API_URL": sandbox_url,
-            "COURIER_STATE_DIR": str(COURIERD_STATE),
-            "COURIER_HTTP_PORT": str(port),
-            "COURIER_IDLE_SECONDS": "1",
-        }
+    def start_courierd(self, setup: DemoSetup, wiring: Wiring) -> None:
+        env = wiring.courierd_env(self.url, self.db, setup.daemon_password)
         self.spawn("courierd", lambda log: courierd(["run"], env, log))
-        url = f"http://127.0.0.1:{port}"
-        self.wait_http("courierd", url + "/healthz")
-        return url
+        self.wait_http("courierd", wiring.courierd_url + "/healthz")
 
     def wait_http(self, name: str, url: str) -> None:
         child = next(c for c in self.children if c.name == name)
@@ -325,7 +370,7 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def print_ready(demo: Demo, setup: DemoSetup, sandbox_url: str, courierd_url: str) -> None:
+def print_ready(demo: Demo, setup: DemoSetup, wiring: Wiring) -> None:
     say()
     say("Invoice Courier demo is ready.")
     say(f"  Open      {setup.url}/web/login")
@@ -338,11 +383,12 @@ def print_ready(demo: Demo, setup: DemoSetup, sandbox_url: str, courierd_url: st
         note = "  (bounces in the sandbox)" if contact["email"].startswith("bounce") else ""
         say(f"{label:<12}{contact['name']} <{contact['email']}>{note}")
     say(f"  Outbox    {OUTBOX}  (one .eml per recipient)")
-    say(f"  Sandbox   {sandbox_url}_sandbox/messages  (each email and its events)")
-    say(f"  courierd  {courierd_url}/healthz, {courierd_url}/metrics")
+    say(f"  Sandbox   {wiring.sandbox_url}_sandbox/messages  (each email and its events)")
+    say(f"  courierd  {wiring.courierd_url}/healthz, {wiring.courierd_url}/metrics")
+    say(f"  Webhook   {wiring.receiver_url}  (user {WEBHOOK_USER}, password made for this run)")
     say("  Tracking  the invoice turns Sent when Mailjet accepted the email (Transmitted);")
-    say("            Delivered, Opened, Bounce... reach Odoo once courierd's webhook receiver")
-    say("            lands; until then the sandbox keeps them (link above).")
+    say("            the sandbox posts Delivered, Opened, Clicked, Bounce... to courierd's")
+    say("            webhook, courierd writes them to the Email history tab (reload the page).")
     say(f"  Logs      {LOGS}/  (odoo.log, sandbox.log, courierd.log)")
     keep = "kept (--keep-db)" if demo.keep_db else "dropped when you stop"
     say(f"  Database  {demo.db}, {keep}")
@@ -403,10 +449,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"Starting Odoo on {demo.url} ...")
         demo.start_odoo()
         setup = demo.fill_database()
-        secret = secrets.token_urlsafe(16)
-        sandbox_url = demo.start_sandbox(secret)
-        courierd_url = demo.start_courierd(setup, sandbox_url, secret)
-        print_ready(demo, setup, sandbox_url, courierd_url)
+        wiring = Wiring.choose()
+        demo.start_sandbox(wiring)
+        demo.start_courierd(setup, wiring)
+        print_ready(demo, setup, wiring)
         demo.supervise()
     except KeyboardInterrupt:
         say()

@@ -34,7 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--webhook-url", help="where events are POSTed (Event API version 2)")
     parser.add_argument("--webhook-user", help="Basic auth user for the webhook")
-    parser.add_argument("--webhook-password", help="Basic auth password for the webhook")
+    parser.add_argument(
+        "--webhook-password",
+        default=os.environ.get("COURIER_WEBHOOK_PASSWORD"),
+        help="Basic auth password for the webhook (default: $COURIER_WEBHOOK_PASSWORD)",
+    )
     parser.add_argument(
         "--webhook-retry-seconds",
         type=float,
