@@ -20,6 +20,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from courierd.event_mapping import load_event_mapping
 from courierd.mapping_files import MappingError
+from courierd.message_mapping import load_message_mapping
 
 ENV_PREFIX = "COURIER_"
 CONFIG_FILE_ENV = "COURIER_CONFIG_FILE"
@@ -173,11 +174,17 @@ def load_settings(config_file: Path | None) -> tuple[Settings, dict[str, str]]:
         settings = Settings(**file_values)
     except ValidationError as exc:
         raise ConfigError(_describe_errors(exc, config_file, set(file_values), env_keys)) from None
-    if settings.event_mapping is not None:
+    problems = []
+    for key, load in (
+        ("event_mapping", load_event_mapping),
+        ("message_mapping", load_message_mapping),
+    ):
         try:
-            load_event_mapping(settings.event_mapping)
+            load(getattr(settings, key))
         except MappingError as exc:
-            raise ConfigError([f"COURIER_EVENT_MAPPING: {p}" for p in exc.problems]) from None
+            problems += [f"{env_name(key)}: {p}" for p in exc.problems]
+    if problems:
+        raise ConfigError(problems)
     origins = {
         key: "environment"
         if key in env_keys

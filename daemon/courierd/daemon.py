@@ -1,7 +1,8 @@
 """`courierd run`: wires the parts together from Settings and runs the send loop until a signal.
 
 Besides the send loop: the event spool, the webhook receiver (its own server,
-only with a password) and the event forwarder thread.
+only with a password), the event forwarder thread and, when
+COURIER_POLL_INTERVAL_SECONDS > 0, the poller thread.
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from courierd.http_server import HttpServer, Route, RouteServer
 from courierd.logs import get_logger
 from courierd.mailjet_client import MailjetClient
 from courierd.mapping_files import MappingError
+from courierd.message_mapping import load_message_mapping, make_message_builder
 from courierd.metrics import Health, Metrics
 from courierd.pdf_renderer import PdfRenderer
+from courierd.poller import Poller
 from courierd.report_spool import ReportSpool
 from courierd.send_loop import LoopSettings, SendLoop
 from courierd.send_results import RetryPolicy
@@ -75,8 +78,13 @@ def run_daemon(
         return 1
     try:
         event_mapping = load_event_mapping(settings.event_mapping)
+        build_message = make_message_builder(load_message_mapping(settings.message_mapping))
     except MappingError as exc:
-        log.error("the events mapping cannot be used; fix it, then start", problems=exc.problems)
+        log.error(
+            "a mapping file cannot be used; check it with `courierd mappings check FILE`, "
+            "fix it, then start",
+            problems=exc.problems,
+        )
         events.close()
         spool.close()
         return 2
@@ -103,13 +111,17 @@ def run_daemon(
         password=settings.odoo_password,
         timeout=settings.odoo_timeout,
     )
-    mailjet = MailjetClient(
-        api_key=settings.mailjet_api_key,
-        api_secret=settings.mailjet_api_secret,
-        api_url=settings.mailjet_api_url,
-        timeout=settings.mailjet_timeout,
-        sandbox_mode=settings.mailjet_sandbox_mode,
-    )
+
+    def mailjet_client() -> MailjetClient:
+        return MailjetClient(
+            api_key=settings.mailjet_api_key,
+            api_secret=settings.mailjet_api_secret,
+            api_url=settings.mailjet_api_url,
+            timeout=settings.mailjet_timeout,
+            sandbox_mode=settings.mailjet_sandbox_mode,
+        )
+
+    mailjet = mailjet_client()
     forwarder = EventForwarder(
         spool=events,
         erp=erp.clone(),
@@ -146,11 +158,31 @@ def run_daemon(
         health=health,
         on_progress=keeper.progress,
         on_status=notifier.status,
+        build=build_message,
     )
+    poll_stop = threading.Event()
+    poll_mailjet = mailjet_client() if settings.poll_interval_seconds > 0 else None
+    poll_thread = None
+    if poll_mailjet is not None:
+        # Its own connections: the send loop's are not shared across threads.
+        poller = Poller(
+            erp.clone(),
+            poll_mailjet,
+            events,
+            event_mapping,
+            interval_seconds=settings.poll_interval_seconds,
+            max_age_days=settings.poll_max_age_days,
+            batch_size=settings.poll_batch_size,
+            metrics=metrics,
+        )
+        poll_thread = threading.Thread(
+            target=poller.run, args=(poll_stop,), name="poller", daemon=True
+        )
 
     http.start()
     forwarder.start()
-    # The poller (when poll_interval_seconds > 0) starts here and stops before the forwarder.
+    if poll_thread is not None:
+        poll_thread.start()
     keeper.start()
     log.info(
         "courierd started",
@@ -171,10 +203,15 @@ def run_daemon(
         pdfs.close()
         if webhook is not None:
             webhook.stop()
+        if poll_thread is not None:
+            poll_stop.set()
+            poll_thread.join(timeout=60)
         forwarder.stop()
         forwarder.flush()
         http.stop()
         mailjet.close()
+        if poll_mailjet is not None:
+            poll_mailjet.close()
         depth, event_depth = spool.depth(), events.depth()
         events.close()
         spool.close()
