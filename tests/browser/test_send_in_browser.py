@@ -129,23 +129,23 @@ def run_scenario(stack: CourierStack, lang: str, shots: Screenshots) -> None:
         browser.open(f"{url}/odoo/customer-invoices/{invoice.id}")
         envelope = browser.element("button.o_courier_send")
         assert envelope.text == labels.envelope
-        browser.screenshot("invoice")
+        snapshot(browser, "invoice")
 
         envelope.click()
         compose(browser, CONTACT["name"], CONTACT["email"], TYPED_ADDRESS, subject)
         send = browser.element(".modal button[name=action_send]")
         assert send.text == labels.send
-        browser.screenshot("compose")
+        snapshot(browser, "compose")
         send.click()
         browser.gone(DIALOG)
 
         # The sandbox's events wait at the gate: Transmitted first, whatever the timing.
         wait_for_statuses(browser, labels, recipients, labels.transmitted)
         assert browser.element(HISTORY_TAB).text == labels.history_tab
-        browser.screenshot("transmitted")
+        snapshot(browser, "transmitted")
         stack.gate.open()
         wait_for_statuses(browser, labels, recipients, labels.delivered)
-        browser.screenshot("delivered")
+        snapshot(browser, "delivered")
 
         sent = sent_email(stack.sandbox.outbox, CONTACT["email"], subject)
         link = tracked_link_to(sent, f"{url}/my/invoices/{invoice.id}")
@@ -168,15 +168,27 @@ def run_scenario(stack: CourierStack, lang: str, shots: Screenshots) -> None:
         browser.driver.refresh()
         browser.element_with_text(".o_courier_state", labels.viewed)
         browser.click(HISTORY_TAB)
-        browser.screenshot("viewed")
+        snapshot(browser, "viewed")
 
         open_status_line(browser, CONTACT["email"])
         assert browser.element(f"{DIALOG} div[name=subject]").text == subject
         assert BODY_PHRASE in sent_body_text(browser)
-        browser.screenshot("sent-email")
+        snapshot(browser, "sent-email")
 
 
 # ------------------------------------------------------------------ steps
+
+
+def snapshot(browser: Browser, step: str) -> None:
+    """Close Odoo's notifications first, as a user would, then the screenshot.
+
+    Installing a language regenerates the web client's assets, and for a while
+    Odoo tells every new page "The page is out of date" in a sticky one.
+    """
+    for close in browser.driver.find_elements("css selector", ".o_notification_close"):
+        if close.is_displayed():
+            close.click()
+    browser.screenshot(step)
 
 
 def log_in(browser: Browser, url: str, login: str, password: str) -> None:
