@@ -149,18 +149,19 @@ def run_scenario(stack: CourierStack, lang: str, shots: Screenshots) -> None:
 
         sent = sent_email(stack.sandbox.outbox, CONTACT["email"], subject)
         link = tracked_link_to(sent, f"{url}/my/invoices/{invoice.id}")
+
+        def courier_state() -> str:
+            [move] = admin.execute("account.move", "read", [invoice.id], ["courier_state"])
+            return str(move["courier_state"])
+
+        assert courier_state() == "sent"
         with chromium(shots) as visitor:  # a fresh profile: no Odoo session
             visitor.open(link)
             visitor.element_with_text("body", invoice.name)
             assert urlsplit(visitor.driver.current_url).path == f"/my/invoices/{invoice.id}"
             visitor.screenshot("web-document")
         wait_until(
-            lambda: (
-                admin.execute("account.move", "read", [invoice.id], ["courier_state"])[0][
-                    "courier_state"
-                ]
-                == "viewed"
-            ),
+            lambda: courier_state() == "viewed",
             STATUS_TIMEOUT,
             f"invoice {invoice.name} to turn viewed after the visitor opened the link",
             interval=0.5,
