@@ -421,7 +421,8 @@ def main(argv: list[str] | None = None) -> int:
     if odoo_local.missing_odoo():
         print(
             "make demo needs an Odoo 18 at $ODOO_HOME or /opt/odoo18 (see docs/odoo-setup.md); "
-            f"there is none at {odoo_local.odoo_home()} (src/odoo-bin, venv/bin/python)",
+            f"there is none at {odoo_local.odoo_home()} (src/odoo-bin, venv/bin/python); "
+            "or run the whole stack in containers: docker/README.md",
             file=sys.stderr,
         )
         return 1

@@ -51,6 +51,7 @@ def test_without_odoo_it_says_what_it_needs_in_one_line(tmp_path: Path) -> None:
     [line] = result.stderr.splitlines()
     assert "needs an Odoo 18 at $ODOO_HOME or /opt/odoo18" in line
     assert "docs/odoo-setup.md" in line
+    assert "docker/README.md" in line  # the route that brings an Odoo along
     assert str(tmp_path / "no-odoo-here") in line
 
 
