@@ -1,4 +1,5 @@
 import uuid
+from collections import defaultdict
 
 from markupsafe import Markup
 from odoo import _, fields, models
@@ -183,6 +184,7 @@ class AccountMove(models.Model):
         sender must act), then a view by the customer, then the send's progress.
         """
         latest_by_move = self._courier_latest_dispatches()
+        changed = defaultdict(list)
         for move in self.sudo():
             latest = latest_by_move[move.id]
             recipients = latest.recipient_ids
@@ -203,7 +205,9 @@ class AccountMove(models.Model):
             else:
                 state = "not_sent"
             if move.courier_state != state:
-                move.courier_state = state
+                changed[state].append(move.id)
+        for state, ids in changed.items():
+            self.sudo().browse(ids).write({"courier_state": state})
 
     def _courier_mark_viewed(self, source, user_agent=None, url=None, event_time=None):
         """Record that the customer viewed the invoice's web document.
@@ -230,15 +234,27 @@ class AccountMove(models.Model):
                 }
             )
         self.env["courier.event"].sudo().create(vals_list)
-        self._courier_apply_viewed(when)
+        self._courier_apply_viewed(dict.fromkeys(self.ids, when))
         return True
 
-    def _courier_apply_viewed(self, when):
-        for move in self.sudo():
-            if not move.courier_viewed_at:
-                move.courier_viewed_at = when
-                move._courier_post_note(move._courier_staff_env()._("Viewed by the customer"))
-            move._courier_refresh_state()
+    def _courier_apply_viewed(self, when_by_move):
+        """First views: `when_by_move` maps each move id to the time it was first viewed.
+
+        Batched (one write per distinct time, one batch of notes, one state
+        refresh): a webhook batch can view hundreds of invoices at once, and each
+        account.move write has a fixed cost.
+        """
+        moves = self.sudo()
+        first_views = moves.filtered(lambda m: not m.courier_viewed_at)
+        by_time = defaultdict(list)
+        for move in first_views:
+            by_time[when_by_move[move.id]].append(move.id)
+        for when, ids in by_time.items():
+            moves.browse(ids).write({"courier_viewed_at": when})
+        first_views._courier_log_notes(
+            {move.id: move._courier_staff_env()._("Viewed by the customer") for move in first_views}
+        )
+        moves._courier_refresh_state()
 
     def _courier_report_undeliverable(self, recipient):
         """A bounce or block: tell the sender so they resend to a corrected address."""

@@ -168,10 +168,13 @@ class CourierEvent(models.Model):
         recipients = self.recipient_id
         before = {recipient.id: recipient.status for recipient in recipients}
         recipients._courier_recompute_status()
-        viewed = self.filtered(lambda e: e.web_document or e.type == "viewed")
-        for move in viewed.move_id:
-            first = min(viewed.filtered(lambda e, m=move: e.move_id == m).mapped("event_time"))
-            move._courier_apply_viewed(first)
+        first_view = {}
+        for event in self.filtered(lambda e: (e.web_document or e.type == "viewed") and e.move_id):
+            known = first_view.get(event.move_id.id)
+            if known is None or event.event_time < known:
+                first_view[event.move_id.id] = event.event_time
+        if first_view:
+            self.env["account.move"].browse(list(first_view))._courier_apply_viewed(first_view)
         newly_undeliverable = recipients.filtered(
             lambda r: (
                 r.status in UNDELIVERABLE_STATUSES and before[r.id] not in UNDELIVERABLE_STATUSES

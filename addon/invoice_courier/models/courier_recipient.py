@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -70,6 +71,7 @@ class CourierRecipient(models.Model):
 
     def _courier_recompute_status(self):
         """Status = highest-ranked type among the recipient's events (never the last one)."""
+        changes = defaultdict(list)
         for recipient in self:
             events = recipient.event_ids.filtered(lambda e: e.type in RECIPIENT_STATUS_RANK)
             status = best_status(events.mapped("type"), default="queued")
@@ -81,7 +83,11 @@ class CourierRecipient(models.Model):
             vals = {"status": status, "status_time": min(times) if times else recipient.status_time}
             if status_rank(status) >= RECIPIENT_STATUS_RANK["unsubscribed"] and details:
                 vals["error_text"] = details[0]
-            recipient.write(vals)
+            if any(recipient[name] != value for name, value in vals.items()):
+                changes[tuple(sorted(vals.items()))].append(recipient.id)
+        # One write per distinct change: an ingest batch touches hundreds of recipients.
+        for vals, ids in changes.items():
+            self.browse(ids).write(dict(vals))
 
     @api.model
     def courier_open_tracking(self, limit, max_age_days):
