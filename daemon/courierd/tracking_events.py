@@ -8,7 +8,7 @@ becomes one of these before it is spooled and forwarded to Odoo.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -64,7 +64,8 @@ class TrackingEvent:
     payload: dict[str, Any] | None = None
 
     def to_contract(self) -> dict[str, Any]:
-        return asdict(self)
+        # Shallow on purpose: asdict() would deep-copy the raw payload of every event.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_contract(cls, data: dict[str, Any]) -> TrackingEvent:
