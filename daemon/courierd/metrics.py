@@ -87,6 +87,23 @@ class Metrics:
             "Events Odoo refused for good, kept in the spool's rejected_event table",
             registry=self.registry,
         )
+        self.poll_rounds = Counter(
+            "courier_poll_rounds", "Polling rounds that ran to the end", registry=self.registry
+        )
+        self.poll_events = Counter(
+            "courier_poll_events", "New tracking events the poller spooled", registry=self.registry
+        )
+        self.poll_mailjet_calls = Counter(
+            "courier_poll_mailjet_calls",
+            "Mailjet REST calls made by the poller",
+            registry=self.registry,
+        )
+        self.poll_errors = Counter(
+            "courier_poll_errors",
+            "Polling rounds stopped by a failure, by kind",
+            ["kind"],
+            registry=self.registry,
+        )
 
 
 @dataclass

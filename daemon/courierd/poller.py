@@ -16,8 +16,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
-from prometheus_client import Counter
-
 from courierd.erp_client import ErpCallError, ErpUnavailable
 from courierd.event_mapping import EventMapping
 from courierd.event_normalizer import guard_clicks
@@ -72,31 +70,6 @@ class EventSpoolLike(Protocol):
     def delivered_at(self, message_id: str) -> str | None: ...
 
 
-class PollMetrics:
-    """The poller's counters, registered in the daemon's registry."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.rounds = Counter(
-            "courier_poll_rounds", "Polling rounds that ran to the end", registry=metrics.registry
-        )
-        self.events = Counter(
-            "courier_poll_events",
-            "New tracking events the poller spooled",
-            registry=metrics.registry,
-        )
-        self.mailjet_calls = Counter(
-            "courier_poll_mailjet_calls",
-            "Mailjet REST calls made by the poller",
-            registry=metrics.registry,
-        )
-        self.errors = Counter(
-            "courier_poll_errors",
-            "Polling rounds stopped by a failure, by kind",
-            ["kind"],
-            registry=metrics.registry,
-        )
-
-
 class SeenKeys:
     """Dedupe keys this poller already spooled, the oldest forgotten first.
 
@@ -149,7 +122,7 @@ class Poller:
         self.max_age_days = max_age_days
         self.batch_size = batch_size
         self.recipient_delay_seconds = recipient_delay_seconds
-        self._metrics = PollMetrics(metrics) if metrics is not None else None
+        self._metrics = metrics
         self._wait = wait
         self._jitter = jitter
         self._stop = threading.Event()
@@ -213,7 +186,7 @@ class Poller:
             log.exception(f"unexpected error while polling, polling again in {delay:.0f}s")
             kind = "unexpected"
         if self._metrics is not None:
-            self._metrics.errors.labels(kind=kind).inc()
+            self._metrics.poll_errors.labels(kind=kind).inc()
         return delay
 
     # One round.
@@ -237,7 +210,7 @@ class Poller:
         finally:
             added = self._spool(gathered)
         if self._metrics is not None:
-            self._metrics.rounds.inc()
+            self._metrics.poll_rounds.inc()
         log.debug("poll round done", recipients=len(rows), events=len(gathered), new=added)
         return added
 
@@ -279,7 +252,7 @@ class Poller:
         self, call: Callable[[str], list[dict[str, Any]]], message_id: str
     ) -> list[dict[str, Any]]:
         if self._metrics is not None:
-            self._metrics.mailjet_calls.inc()
+            self._metrics.poll_mailjet_calls.inc()
         return call(message_id)
 
     def _spool(self, events: list[TrackingEvent]) -> int:
@@ -289,5 +262,5 @@ class Poller:
         added = self.spool.add(guard_clicks(fresh, self.spool.delivered_at, self.mapping))
         self._seen.remember([e.dedupe_key for e in fresh])
         if self._metrics is not None:
-            self._metrics.events.inc(added)
+            self._metrics.poll_events.inc(added)
         return added
