@@ -1,3 +1,4 @@
+import logging
 import uuid
 from collections import defaultdict
 
@@ -6,6 +7,8 @@ from odoo import _, fields, models
 from odoo.exceptions import UserError
 
 from .courier_status import INVOICE_COURIER_STATES, SENDABLE_MOVE_TYPES, UNDELIVERABLE_STATUSES
+
+_logger = logging.getLogger(__name__)
 
 COURIER_READERS = "account.group_account_invoice,account.group_account_readonly"
 
@@ -125,6 +128,43 @@ class AccountMove(models.Model):
         if not move.invoice_pdf_report_id:
             raise UserError(_("The PDF of %s could not be made.", move.display_name))
         return move.invoice_pdf_report_id
+
+    def _courier_render_pdfs_together(self):
+        """Render the missing PDFs of these invoices in one report call per company.
+
+        That is what Odoo's batch Send does (one wkhtmltopdf run, the PDF split
+        per invoice and stored as each invoice's PDF). A failed run (wkhtmltopdf
+        error, a PDF that cannot be split) is rolled back and logged, not
+        raised: the caller then renders each invoice still without a PDF alone
+        (`_courier_ensure_pdf`), so one bad invoice fails only itself.
+        """
+        sender = self.env["account.move.send"].sudo()
+        for company, moves in self.sudo().grouped("company_id").items():
+            todo = moves.filtered(lambda move: not move.invoice_pdf_report_id)
+            if len(todo) < 2:
+                continue
+            was_sent = {move: move.is_move_sent for move in todo}
+            invoices_data = {
+                move: sender._get_default_sending_settings(move, sending_methods=[])
+                for move in todo
+            }
+            try:
+                with self.env.cr.savepoint():
+                    sender._generate_invoice_documents(invoices_data)
+            except UserError as exc:
+                _logger.warning(
+                    "Rendering %s invoice PDFs of company %s in one call failed (%s); "
+                    "rendering them one by one instead. If this repeats, check wkhtmltopdf "
+                    "or set COURIER_PDF_BATCH_SIZE=1.",
+                    len(todo),
+                    company.id,
+                    exc,
+                )
+                continue
+            # Odoo flips is_move_sent when it stores the PDF; a PDF is not a send.
+            for move, sent in was_sent.items():
+                if move.is_move_sent != sent:
+                    move.is_move_sent = sent
 
     def _courier_staff_env(self):
         """This environment in the company's language.

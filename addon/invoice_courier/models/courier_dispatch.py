@@ -246,7 +246,47 @@ class CourierDispatch(models.Model):
     @api.model
     def courier_render_pdf(self, dispatch_id):
         self._courier_check_daemon()
-        dispatch = self.sudo().browse(int(dispatch_id)).exists()
+        dispatch = self._courier_sending_dispatch(dispatch_id)
+        pdf = dispatch.move_id._courier_ensure_pdf()
+        return self._courier_attachment_data(pdf)
+
+    @api.model
+    def courier_render_pdfs(self, dispatch_ids):
+        """The invoice PDFs of several dispatches, rendered in one report call when possible.
+
+        Returns {str(dispatch_id): attachment data or {"error": message}}: a
+        dispatch that is not `sending`, or whose invoice cannot be rendered,
+        fails only itself.
+        """
+        self._courier_check_daemon()
+        if not isinstance(dispatch_ids, (list, tuple)):
+            raise UserError(_("dispatch_ids must be a list of dispatch ids, got %r.", dispatch_ids))
+        results = {}
+        dispatches = self.sudo().browse()
+        for dispatch_id in dispatch_ids:
+            try:
+                dispatches |= self._courier_sending_dispatch(dispatch_id)
+            except UserError as exc:
+                results[str(dispatch_id)] = {"error": exc.args[0]}
+        dispatches.move_id._courier_render_pdfs_together()
+        for dispatch in dispatches:
+            try:
+                # Stored by the render together, or (when it failed) rendered alone here.
+                with self.env.cr.savepoint():
+                    pdf = dispatch.move_id._courier_ensure_pdf()
+            except UserError as exc:
+                results[str(dispatch.id)] = {"error": exc.args[0]}
+            else:
+                results[str(dispatch.id)] = self._courier_attachment_data(pdf)
+        return results
+
+    @api.model
+    def _courier_sending_dispatch(self, dispatch_id):
+        """The dispatch `dispatch_id` (sudo), if it exists and is being sent; else a UserError."""
+        try:
+            dispatch = self.sudo().browse(int(dispatch_id)).exists()
+        except (TypeError, ValueError):
+            raise UserError(_("Dispatch id %r is not a number.", dispatch_id)) from None
         if not dispatch:
             raise UserError(_("Dispatch %s does not exist.", dispatch_id))
         if dispatch.state != "sending":
@@ -257,8 +297,7 @@ class CourierDispatch(models.Model):
                     state=dispatch.state,
                 )
             )
-        pdf = dispatch.move_id._courier_ensure_pdf()
-        return self._courier_attachment_data(pdf)
+        return dispatch
 
     @api.model
     def courier_report(self, results):

@@ -62,6 +62,7 @@ class TestDaemonAccess(CourierCase):
             ("courier.dispatch", "courier_claim", ("w", 1, 60)),
             ("courier.dispatch", "courier_report", ([],)),
             ("courier.dispatch", "courier_render_pdf", (1,)),
+            ("courier.dispatch", "courier_render_pdfs", ([1],)),
             ("courier.event", "courier_ingest", ([],)),
             ("courier.recipient", "courier_open_tracking", (10, 30)),
         ):
@@ -122,6 +123,18 @@ class TestMultiCompany(CourierCase):
             self.assertEqual(visible.ids, visible_part.ids)
         with self.assertRaises(AccessError):
             theirs.with_user(accountant).read(["subject"])
+
+    def test_render_pdfs_across_companies(self):
+        mine = self.make_dispatch()
+        theirs = self.make_dispatch(self.make_invoice(company=self.company_2))
+        self.claim()
+        results = self.as_daemon("courier.dispatch").courier_render_pdfs([mine.id, theirs.id])
+        for dispatch in (mine, theirs):
+            self.assertEqual(
+                results[str(dispatch.id)]["filename"],
+                dispatch.move_id._get_invoice_report_filename(),
+            )
+            self.assertTrue(dispatch.move_id.invoice_pdf_report_id)
 
     def test_daemon_serves_every_company(self):
         mine = self.make_dispatch()

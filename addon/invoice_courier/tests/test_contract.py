@@ -1,5 +1,6 @@
 import base64
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.exceptions import UserError
@@ -148,6 +149,101 @@ class TestClaim(CourierCase):
         dispatch = self.make_dispatch()
         with self.assertRaises(UserError):
             self.as_daemon("courier.dispatch").courier_render_pdf(dispatch.id)
+
+
+@tagged("post_install", "-at_install")
+class TestRenderPdfs(CourierCase):
+    """courier_render_pdfs: several invoices in one report call, one bad invoice fails alone."""
+
+    def render_pdfs(self, ids):
+        return self.as_daemon("courier.dispatch").courier_render_pdfs(ids)
+
+    def spy_reports(self, fail=lambda res_ids: None):
+        """Patch the report call under Odoo's invoice rendering; record each call's ids.
+
+        `fail(res_ids)` returns an error message to raise instead of rendering,
+        as wkhtmltopdf's failure would (a UserError).
+        """
+        report_class = type(self.env["ir.actions.report"])
+        original = report_class._pre_render_qweb_pdf
+        calls = []
+
+        def render(report, report_ref, res_ids=None, data=None):
+            calls.append(sorted(res_ids))
+            error = fail(res_ids)
+            if error:
+                raise UserError(error)
+            return original(report, report_ref, res_ids=res_ids, data=data)
+
+        return calls, patch.object(report_class, "_pre_render_qweb_pdf", render)
+
+    def test_renders_together_and_stores_each_invoice_pdf(self):
+        dispatches = [self.make_dispatch() for _ in range(3)]
+        queued = self.make_dispatch()
+        self.claim(limit=3)
+        self.assertEqual(queued.state, "queued")
+        calls, patched = self.spy_reports()
+        with patched:
+            results = self.render_pdfs([d.id for d in dispatches] + [queued.id, 999999999])
+        self.assertEqual(calls, [sorted(d.move_id.id for d in dispatches)], "one report call")
+        for dispatch in dispatches:
+            move = dispatch.move_id
+            rendered = results[str(dispatch.id)]
+            self.assertEqual(rendered["filename"], move._get_invoice_report_filename())
+            self.assertEqual(rendered["content_type"], "application/pdf")
+            # Each invoice gets its own part of the render, not the whole.
+            self.assertIn(move.name, base64.b64decode(rendered["base64"]).decode())
+            others = [d.move_id.name for d in dispatches if d != dispatch]
+            for other in others:
+                self.assertNotIn(other, base64.b64decode(rendered["base64"]).decode())
+            self.assertEqual(move.invoice_pdf_report_id.raw, base64.b64decode(rendered["base64"]))
+            self.assertFalse(move.is_move_sent, "a rendered PDF is not a sent invoice")
+            single = self.as_daemon("courier.dispatch").courier_render_pdf(dispatch.id)
+            self.assertEqual(single["base64"], rendered["base64"], "stored, so reused")
+        self.assertIn("only a dispatch being sent", results[str(queued.id)]["error"])
+        self.assertIn("does not exist", results["999999999"]["error"])
+        self.assertFalse(queued.move_id.invoice_pdf_report_id)
+
+    def test_failed_render_together_falls_back_to_one_by_one(self):
+        good_1, bad, good_2 = (self.make_dispatch() for _ in range(3))
+        self.claim()
+        bad_move = bad.move_id.id
+
+        def fail(res_ids):
+            if len(res_ids) > 1:
+                return "wkhtmltopdf failed on the batch"
+            if bad_move in res_ids:
+                return "wkhtmltopdf failed on this invoice"
+            return None
+
+        calls, patched = self.spy_reports(fail)
+        with patched:
+            results = self.render_pdfs([good_1.id, bad.id, good_2.id])
+        self.assertEqual(len(calls), 4, "the batch, then each invoice alone")
+        self.assertEqual(sorted(calls[0]), sorted((good_1 | bad | good_2).move_id.ids))
+        self.assertIn("wkhtmltopdf failed on this invoice", results[str(bad.id)]["error"])
+        self.assertFalse(bad.move_id.invoice_pdf_report_id)
+        for dispatch in (good_1, good_2):
+            self.assertEqual(
+                results[str(dispatch.id)]["filename"],
+                dispatch.move_id._get_invoice_report_filename(),
+            )
+            self.assertTrue(dispatch.move_id.invoice_pdf_report_id)
+        self.assertEqual(bad.state, "sending", "a failed render leaves the send to the daemon")
+
+    def test_stored_pdfs_are_returned_without_rendering(self):
+        first, second = self.make_dispatch(), self.make_dispatch()
+        self.claim()
+        stored = self.render_pdfs([first.id, second.id])
+        calls, patched = self.spy_reports()
+        with patched:
+            again = self.render_pdfs([first.id, second.id])
+        self.assertEqual(calls, [])
+        self.assertEqual(again, stored)
+
+    def test_rejects_a_non_list(self):
+        with self.assertRaises(UserError):
+            self.render_pdfs(42)
 
 
 @tagged("post_install", "-at_install")
