@@ -10,7 +10,7 @@ from tests.support.erp_backends import ErpBackend, connect
 
 
 class Contract:
-    """The five contract calls over one odoorpc connection (as courierd's ErpClient)."""
+    """The contract calls over one odoorpc connection (as courierd's ErpClient)."""
 
     def __init__(self, backend: ErpBackend) -> None:
         self.backend = backend
@@ -24,6 +24,9 @@ class Contract:
 
     def render_pdf(self, dispatch_id: int) -> dict[str, Any]:
         return self.call("courier.dispatch", "courier_render_pdf", dispatch_id)
+
+    def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, dict[str, Any]]:
+        return self.call("courier.dispatch", "courier_render_pdfs", dispatch_ids)
 
     def report(self, results: list[dict[str, Any]]) -> dict[str, int]:
         return self.call("courier.dispatch", "courier_report", results)

@@ -27,12 +27,15 @@ class ErpBackend(Protocol):
     login: str
     password: str
 
-    def seed_dispatches(self, count: int, emails: list[str] | None = None) -> list[int]:
+    def seed_dispatches(
+        self, count: int, emails: list[str] | None = None, *, with_pdf: bool = True
+    ) -> list[int]:
         """`count` posted invoices with one queued dispatch each; their dispatch ids.
 
         `emails[i]` is the recipient of dispatch i (several comma-separated
         addresses make a multi-recipient dispatch); by default each gets its own
-        unique address @customer.example.
+        unique address @customer.example. `with_pdf=False` leaves the invoices
+        without a stored PDF (rendered by courier_render_pdf(s)).
         """
         ...
 
@@ -60,8 +63,10 @@ class StandinBackend:
         self.login = erp.login
         self.password = erp.password
 
-    def seed_dispatches(self, count: int, emails: list[str] | None = None) -> list[int]:
-        return self.erp.seed_dispatches(count, emails)
+    def seed_dispatches(
+        self, count: int, emails: list[str] | None = None, *, with_pdf: bool = True
+    ) -> list[int]:
+        return self.erp.seed_dispatches(count, emails, with_pdf=with_pdf)
 
     def dispatches(self, ids: list[int]) -> list[dict[str, Any]]:
         return self.erp.dispatches(ids)

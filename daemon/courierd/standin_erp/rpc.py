@@ -110,6 +110,7 @@ class RpcHandler:
         self._methods: dict[tuple[str, str], Callable[..., Any]] = {
             ("courier.dispatch", "courier_claim"): store.claim,
             ("courier.dispatch", "courier_render_pdf"): store.render_pdf,
+            ("courier.dispatch", "courier_render_pdfs"): store.render_pdfs,
             ("courier.dispatch", "courier_report"): store.report,
             ("courier.event", "courier_ingest"): store.ingest,
             ("courier.recipient", "courier_open_tracking"): store.open_tracking,

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from courierd.standin_erp.dispatching import apply_report, claim_payload
-from courierd.standin_erp.errors import UserError, ValidationError
+from courierd.standin_erp.errors import OdooError, UserError, ValidationError
 from courierd.standin_erp.ranking import EVENT_TYPES, OPEN_STATUSES
 from courierd.standin_erp.schema import SCHEMA
 from courierd.standin_erp.tracking import (
@@ -230,6 +230,30 @@ class CourierStore:
         dispatch_id = _as_int(dispatch_id, "dispatch_id")
         if self.render_seconds and not self._stored_pdf(dispatch_id):
             time.sleep(self.render_seconds)
+        return self._pdf_of(dispatch_id)
+
+    def render_pdfs(self, dispatch_ids: Any) -> dict[str, dict[str, str]]:
+        """Several dispatches' PDFs; a dispatch that cannot have one gets {"error": ...}.
+
+        `render_seconds` is charged once per call that renders anything, as one
+        wkhtmltopdf run makes all the PDFs of a call in Odoo.
+        """
+        if not isinstance(dispatch_ids, list):
+            raise UserError(f"dispatch_ids must be a list of dispatch ids, got {dispatch_ids!r}.")
+        if self.render_seconds and not all(
+            isinstance(raw, int) and self._stored_pdf(raw) for raw in dispatch_ids
+        ):
+            time.sleep(self.render_seconds)
+        results: dict[str, dict[str, str]] = {}
+        for raw in dispatch_ids:
+            try:
+                results[str(raw)] = self._pdf_of(_as_int(raw, "dispatch_id"))
+            except OdooError as exc:
+                results[str(raw)] = {"error": exc.message}
+        return results
+
+    def _pdf_of(self, dispatch_id: int) -> dict[str, str]:
+        """The dispatch's stored PDF, made and stored first when missing."""
         with self._transaction() as conn:
             row = conn.execute(
                 """SELECT d.state, i.id AS invoice_id, i.name, i.pdf_base64
