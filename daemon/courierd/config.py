@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(300, ge=30)
     idle_seconds: float = Field(2.0, gt=0, le=300)
     pdf_concurrency: int = Field(8, ge=1, le=32)
+    pdf_batch_size: int = Field(5, ge=1, le=50)
     retry_base_seconds: int = Field(30, ge=1)
     retry_max_seconds: int = Field(3600, ge=1)
     http_host: str = "127.0.0.1"

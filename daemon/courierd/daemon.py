@@ -140,7 +140,7 @@ def run_daemon(
         events.close()
         spool.close()
         return 1
-    pdfs = PdfRenderer(erp.clone, settings.pdf_concurrency)
+    pdfs = PdfRenderer(erp.clone, settings.pdf_concurrency, settings.pdf_batch_size)
     keeper = WatchdogKeeper(notifier, watchdog_interval(), STALL_SECONDS)
     loop = SendLoop(
         LoopSettings(

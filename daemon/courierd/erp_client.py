@@ -128,6 +128,9 @@ class ErpClient:
     def render_pdf(self, dispatch_id: int) -> dict[str, Any]:
         return self._call(DISPATCH_MODEL, "courier_render_pdf", dispatch_id)
 
+    def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, Any]:
+        return self._call(DISPATCH_MODEL, "courier_render_pdfs", dispatch_ids)
+
     def report(self, results: list[dict[str, Any]]) -> dict[str, int]:
         return self._call(DISPATCH_MODEL, "courier_report", results)
 
