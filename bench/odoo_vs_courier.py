@@ -23,7 +23,9 @@ in a fresh database and serve it, threaded; that takes a few minutes):
 BENCH_COUNT (default 80) invoices per measurement; BENCH_CONCURRENCY (default
 "4,8,12") the COURIER_PDF_CONCURRENCY values to try; BENCH_ODOO_WORKERS
 (default "0") the Odoo servers to try them on: 0 is the fixture's threaded
-server, N > 0 a second odoo-bin with --workers=N started on the same database.
+server, N > 0 a second odoo-bin with --workers=N started on the same database;
+BENCH_PDF_BATCH (default "1") the COURIER_PDF_BATCH_SIZE values to try with each
+(1: one invoice per courier_render_pdf call; N: N per courier_render_pdfs call).
 Without an Odoo 18 it skips with one line, like the tests.
 """
 
@@ -201,6 +203,12 @@ def _minutes_rate(count: int, seconds: float) -> float:
     return count * 60.0 / seconds if seconds else 0.0
 
 
+def _load() -> str:
+    # The machine may be shared: each figure is printed with the load it ran under.
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f}"
+
+
 def _int_list(name: str, default: str) -> list[int]:
     return [int(item) for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -326,6 +334,7 @@ def measure_odoo_send(server: OdooServer, count: int) -> OdooFigures:
 class CourierFigures:
     count: int
     concurrency: int
+    pdf_batch: int
     odoo_workers: int
     transmitted: int
     seconds: float
@@ -343,10 +352,16 @@ class CourierFigures:
 
 
 def measure_courier(
-    server: OdooServer, odoo_url: str, count: int, concurrency: int, odoo_workers: int
+    server: OdooServer,
+    odoo_url: str,
+    count: int,
+    concurrency: int,
+    odoo_workers: int,
+    pdf_batch: int = 1,
 ) -> CourierFigures:
     admin = server.admin()
-    move_ids = _post_invoices(admin, server.customer_id, count, f"courier c{concurrency}")
+    label = f"courier c{concurrency} b{pdf_batch}"
+    move_ids = _post_invoices(admin, server.customer_id, count, label)
     workdir = Path(tempfile.mkdtemp(prefix="courier-vs-odoo-"))
     proxy = RpcCounter(int(odoo_url.rsplit(":", 1)[1]))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
@@ -361,11 +376,12 @@ def measure_courier(
         "COURIER_MAILJET_API_SECRET": API_SECRET,
         "COURIER_MAILJET_API_URL": sandbox_url,
         "COURIER_PDF_CONCURRENCY": str(concurrency),
+        "COURIER_PDF_BATCH_SIZE": str(pdf_batch),
         "COURIER_HTTP_PORT": str(http_port),
         "COURIER_STATE_DIR": str(workdir / "state"),
         "COURIER_LOG_LEVEL": "warning",
     }
-    log_path = artifact_path(f"bench-courierd-c{concurrency}-w{odoo_workers}.log")
+    log_path = artifact_path(f"bench-courierd-c{concurrency}-b{pdf_batch}-w{odoo_workers}.log")
     try:
         daemon = _start(["run"], env, log_path, f"http://127.0.0.1:{http_port}/healthz")
         sampler = RssSampler(daemon.pid)
@@ -402,6 +418,7 @@ def measure_courier(
     return CourierFigures(
         count=count,
         concurrency=concurrency,
+        pdf_batch=pdf_batch,
         odoo_workers=odoo_workers,
         transmitted=transmitted,
         seconds=finished - started,
@@ -474,13 +491,14 @@ def print_figures(odoo: OdooFigures, runs: list[CourierFigures]) -> None:
         f"{odoo.cron_runs} cron runs; DESIGN.md measured about {ODOO_MEASURED_IN_DESIGN:.0f})"
     )
     print(f"  target for invoice_courier: {TARGET_FACTOR:.0f}x = {target:.0f} invoices/min")
-    header = f"  {'PDF conc.':>9} {'Odoo':>10} {'seconds':>8} {'per min':>8} {'ratio':>6}"
-    print(header + f" {'RPC/disp.':>9} {'RSS MB':>7} {'Send calls':>10}")
+    header = f"  {'PDF conc.':>9} {'batch':>5} {'Odoo':>10} {'seconds':>8} {'per min':>8}"
+    print(header + f" {'ratio':>6} {'RPC/disp.':>9} {'RSS MB':>7} {'Send calls':>10}")
     for run in runs:
         server = "threaded" if run.odoo_workers == 0 else f"{run.odoo_workers} workers"
         ratio = run.per_minute / odoo.per_minute if odoo.per_minute else 0.0
         print(
-            f"  {run.concurrency:>9} {server:>10} {run.seconds:>8.1f} {run.per_minute:>8.1f} "
+            f"  {run.concurrency:>9} {run.pdf_batch:>5} {server:>10} {run.seconds:>8.1f} "
+            f"{run.per_minute:>8.1f} "
             f"{ratio:>5.1f}x {run.rpc_per_dispatch:>9.2f} {run.peak_rss_bytes / 2**20:>7.1f} "
             f"{run.send_calls:>10}"
         )
@@ -491,7 +509,8 @@ def print_figures(odoo: OdooFigures, runs: list[CourierFigures]) -> None:
     best = max(runs, key=lambda r: r.per_minute)
     print(
         f"  best: {best.per_minute:.1f}/min = {best.per_minute / odoo.per_minute:.1f}x Odoo's "
-        f"own Send (COURIER_PDF_CONCURRENCY={best.concurrency}, Odoo "
+        f"own Send (COURIER_PDF_CONCURRENCY={best.concurrency}, "
+        f"COURIER_PDF_BATCH_SIZE={best.pdf_batch}, Odoo "
         f"{'threaded' if best.odoo_workers == 0 else f'--workers={best.odoo_workers}'})"
     )
 
@@ -500,21 +519,26 @@ def print_figures(odoo: OdooFigures, runs: list[CourierFigures]) -> None:
 def test_odoo_send_vs_courier(odoo_server: OdooServer) -> None:
     count = int(os.environ.get("BENCH_COUNT", "80"))
     concurrencies = _int_list("BENCH_CONCURRENCY", "4,8,12")
+    batches = _int_list("BENCH_PDF_BATCH", "1")
     # Warm up first (report assets compiled, workers loaded): neither side pays for it.
     measure_courier(odoo_server, odoo_server.url, WARM_UP_COUNT, max(concurrencies), 0)
     odoo = measure_odoo_send(odoo_server, count)
-    print(f"\nOdoo's own Send: {odoo.per_minute:.1f}/min ({odoo.seconds:.1f} s)", flush=True)
+    print(
+        f"\nOdoo's own Send: {odoo.per_minute:.1f}/min ({odoo.seconds:.1f} s, {_load()})",
+        flush=True,
+    )
     runs = []
     for workers in _int_list("BENCH_ODOO_WORKERS", "0"):
         with odoo_with_workers(odoo_server, workers) as url:
             if workers:
                 measure_courier(odoo_server, url, WARM_UP_COUNT, max(concurrencies), workers)
             for concurrency in concurrencies:
-                run = measure_courier(odoo_server, url, count, concurrency, workers)
-                runs.append(run)
-                print(
-                    f"courierd c={concurrency} workers={workers}: {run.per_minute:.1f}/min "
-                    f"({run.seconds:.1f} s)",
-                    flush=True,
-                )
+                for batch in batches:
+                    run = measure_courier(odoo_server, url, count, concurrency, workers, batch)
+                    runs.append(run)
+                    print(
+                        f"courierd c={concurrency} batch={batch} workers={workers}: "
+                        f"{run.per_minute:.1f}/min ({run.seconds:.1f} s, {_load()})",
+                        flush=True,
+                    )
     print_figures(odoo, runs)
