@@ -14,15 +14,12 @@ test-artifacts/browser/<lang>/NN-step.png.
 
 from __future__ import annotations
 
-import email
-import email.policy
-import html.parser
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,6 +32,7 @@ from tests.browser.stack import (
 from tests.support.browser import Browser, Screenshots, chromium, missing_chromium
 from tests.support.odoo import ADMIN_LOGIN, ADMIN_PASSWORD, OdooBackend, OdooServer
 from tests.support.processes import ARTIFACTS, wait_until
+from tests.support.sandbox_mail import read_email, tracked_link_to
 from tools import demo
 from tools.odoo_local import rpc_login
 
@@ -263,32 +261,7 @@ def sent_body_text(browser: Browser) -> str:
 def sent_email(outbox: Path, recipient: str, subject: str) -> EmailMessage:
     """The .eml the sandbox wrote for `recipient` with `subject`."""
     for path in sorted(outbox.rglob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
+        message = read_email(path)
         if message["Delivered-To"] == recipient and message["Subject"] == subject:
             return message
     raise AssertionError(f"no email to {recipient} with subject {subject!r} in {outbox}")
-
-
-class _Anchors(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
-
-
-def tracked_link_to(message: EmailMessage, target_prefix: str) -> str:
-    """The sandbox's click-tracking link (/t/c/...?u=...) whose target starts with the prefix."""
-    part = message.get_body(preferencelist=("html",))
-    assert part is not None, "the email has no HTML part"
-    anchors = _Anchors()
-    anchors.feed(part.get_content())
-    for href in anchors.hrefs:
-        target = parse_qs(urlsplit(href).query).get("u", [""])[0]
-        if "/t/c/" in href and target.startswith(target_prefix):
-            return href
-    raise AssertionError(f"no tracked link to {target_prefix} among {anchors.hrefs}")

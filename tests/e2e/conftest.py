@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from courierd.sandbox import SandboxServer
@@ -48,24 +48,37 @@ def mailjet(tmp_path: Path) -> Iterator[Mailjet]:
         yield Mailjet(server)
 
 
+class _ErpLogin(Protocol):
+    url: str
+    db: str
+    login: str
+    password: str
+
+
+def daemon_env(erp: _ErpLogin, mailjet_url: str, state_dir: Path, worker_id: str) -> dict[str, str]:
+    """`courierd run`'s environment against an ERP and the sandbox, with quick turns."""
+    return {
+        "COURIER_ODOO_URL": erp.url,
+        "COURIER_ODOO_DB": erp.db,
+        "COURIER_ODOO_LOGIN": erp.login,
+        "COURIER_ODOO_PASSWORD": erp.password,
+        "COURIER_MAILJET_API_KEY": API_KEY,
+        "COURIER_MAILJET_API_SECRET": API_SECRET,
+        "COURIER_MAILJET_API_URL": mailjet_url,
+        "COURIER_WORKER_ID": worker_id,
+        "COURIER_IDLE_SECONDS": "0.2",
+        "COURIER_HTTP_PORT": str(free_port()),
+        "COURIER_STATE_DIR": str(state_dir),
+        "COURIER_LOG_FORMAT": "json",
+    }
+
+
 @pytest.fixture
 def courier_env(standin_erp: StandinErp, mailjet: Mailjet, tmp_path: Path) -> dict[str, str]:
     """The daemon's environment: our ERP and sandbox, quick turns and short retries."""
-    return {
-        "COURIER_ODOO_URL": standin_erp.url,
-        "COURIER_ODOO_DB": standin_erp.db,
-        "COURIER_ODOO_LOGIN": standin_erp.login,
-        "COURIER_ODOO_PASSWORD": standin_erp.password,
-        "COURIER_MAILJET_API_KEY": API_KEY,
-        "COURIER_MAILJET_API_SECRET": API_SECRET,
-        "COURIER_MAILJET_API_URL": mailjet.url,
-        "COURIER_WORKER_ID": "e2e-worker",
+    return daemon_env(standin_erp, mailjet.url, tmp_path / "state", "e2e-worker") | {
         "COURIER_BATCH_SIZE": "50",
         "COURIER_LEASE_SECONDS": "30",
-        "COURIER_IDLE_SECONDS": "0.2",
         "COURIER_RETRY_BASE_SECONDS": "1",
         "COURIER_RETRY_MAX_SECONDS": "2",
-        "COURIER_HTTP_PORT": str(free_port()),
-        "COURIER_STATE_DIR": str(tmp_path / "state"),
-        "COURIER_LOG_FORMAT": "json",
     }

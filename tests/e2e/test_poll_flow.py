@@ -8,11 +8,8 @@ the ERP and the sandbox, and the real event spool and forwarder take its events 
 
 from __future__ import annotations
 
-import email
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.policy import default
 from pathlib import Path
 
 import pytest
@@ -26,9 +23,10 @@ from courierd.metrics import Metrics
 from courierd.poller import Poller
 from pydantic import SecretStr
 
-from tests.e2e.conftest import API_KEY, API_SECRET, Mailjet
+from tests.e2e.conftest import API_KEY, API_SECRET, Mailjet, daemon_env
 from tests.support.erp_backends import ErpBackend
-from tests.support.processes import courierd_process, free_port, wait_until
+from tests.support.processes import courierd_process, wait_until
+from tests.support.sandbox_mail import open_pixel, read_email, tracked_links
 
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 WAIT = 90  # the real Odoo shares two cores with everything else
@@ -50,20 +48,7 @@ class PollPath:
 
 @pytest.fixture
 def send_env(erp_backend: ErpBackend, mailjet: Mailjet, tmp_path: Path) -> dict[str, str]:
-    return {
-        "COURIER_ODOO_URL": erp_backend.url,
-        "COURIER_ODOO_DB": erp_backend.db,
-        "COURIER_ODOO_LOGIN": erp_backend.login,
-        "COURIER_ODOO_PASSWORD": erp_backend.password,
-        "COURIER_MAILJET_API_KEY": API_KEY,
-        "COURIER_MAILJET_API_SECRET": API_SECRET,
-        "COURIER_MAILJET_API_URL": mailjet.url,
-        "COURIER_WORKER_ID": "e2e-poll",
-        "COURIER_IDLE_SECONDS": "0.2",
-        "COURIER_HTTP_PORT": str(free_port()),
-        "COURIER_STATE_DIR": str(tmp_path / "state"),
-        "COURIER_LOG_FORMAT": "json",
-    }
+    return daemon_env(erp_backend, mailjet.url, tmp_path / "state", "e2e-poll")
 
 
 @pytest.fixture
@@ -99,13 +84,10 @@ def poll_path(erp_backend: ErpBackend, mailjet: Mailjet, tmp_path: Path) -> Iter
 
 
 def _tracking_urls(eml: Path) -> tuple[str, str]:
-    mail = email.message_from_bytes(eml.read_bytes(), policy=default)
-    html_part = mail.get_body(("html",))
-    assert html_part is not None
-    html = html_part.get_content()
-    (click,) = re.findall(r'href="([^"]*/t/c/[^"]+)"', html)
-    (pixel,) = re.findall(r'<img src="([^"]*/t/o/[^"]+)"', html)
-    return click.replace("&amp;", "&"), pixel
+    """The email's one tracked link (to the web document) and its open pixel."""
+    message = read_email(eml)
+    [click] = tracked_links(message).values()
+    return click, open_pixel(message)
 
 
 def _recipient(erp: ErpBackend, dispatch_id: int) -> dict:

@@ -9,28 +9,25 @@ tracked URLs found in the .eml the sandbox wrote.
 from __future__ import annotations
 
 import base64
-import email
 import json
 import random
-import re
 import secrets
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import Message
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from courierd.sandbox import SandboxServer
 
+from tests.e2e.conftest import API_KEY, API_SECRET, daemon_env
 from tests.support.erp_backends import ErpBackend
 from tests.support.processes import DaemonProcess, courierd_process, free_port, wait_until
+from tests.support.sandbox_mail import open_pixel, read_email, tracked_links
 
-API_KEY = "tracking-api-key"
-API_SECRET = "tracking-api-secret"
 WEBHOOK_USER = "mailjet"
 BROWSER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 SCANNER_AGENT = "Mozilla/5.0 (compatible; Mimecast URL protect)"
@@ -65,9 +62,9 @@ class Tracked:
             messages = json.loads(r.read())
         return [event for message in messages for event in message["events"]]
 
-    def eml(self, message_id: str) -> Message:
+    def eml(self, message_id: str) -> EmailMessage:
         [path] = list(self.sandbox.outbox.rglob(f"{message_id}.eml"))
-        return email.message_from_bytes(path.read_bytes())
+        return read_email(path)
 
     def recipient(self, dispatch_id: int, address: str) -> dict[str, Any]:
         [dispatch] = self.erp.dispatches([dispatch_id])
@@ -83,30 +80,6 @@ class Tracked:
             f"{address} of dispatch {dispatch_id} to become {status}",
             interval=0.3,
         )
-
-
-def _html_of(message: Message) -> str:
-    for part in message.walk():
-        if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            return payload.decode(part.get_content_charset() or "utf-8")
-    raise AssertionError("the email has no HTML part")
-
-
-def tracked_links(message: Message) -> dict[str, str]:
-    """Original target -> tracked click URL, from the anchors of the HTML part."""
-    links = {}
-    for href in re.findall(r'href="([^"]+/t/c/[^"]+)"', _html_of(message)):
-        href = href.replace("&amp;", "&")
-        [target] = parse_qs(urlsplit(href).query)["u"]
-        links[target] = href
-    return links
-
-
-def open_pixel(message: Message) -> str:
-    [pixel] = re.findall(r'src="([^"]+/t/o/[^"]+)"', _html_of(message))
-    return pixel
 
 
 def fetch(url: str, agent: str) -> int:
@@ -134,22 +107,6 @@ def tracked(erp_backend: ErpBackend, tmp_path: Path) -> Iterator[Tracked]:
     # Clicks within the default 10 s of delivery would be taken for a scanner's: the
     # test clicks at once, so it lowers the window and tests the user-agent rule.
     mapping.write_text("scanner_guard:\n  min_seconds_after_delivery: 0\n")
-    env = {
-        "COURIER_ODOO_URL": erp_backend.url,
-        "COURIER_ODOO_DB": erp_backend.db,
-        "COURIER_ODOO_LOGIN": erp_backend.login,
-        "COURIER_ODOO_PASSWORD": erp_backend.password,
-        "COURIER_MAILJET_API_KEY": API_KEY,
-        "COURIER_MAILJET_API_SECRET": API_SECRET,
-        "COURIER_WORKER_ID": "e2e-tracking",
-        "COURIER_IDLE_SECONDS": "0.2",
-        "COURIER_HTTP_PORT": str(free_port()),
-        "COURIER_WEBHOOK_PORT": str(webhook_port),
-        "COURIER_WEBHOOK_PASSWORD": password,
-        "COURIER_EVENT_MAPPING": str(mapping),
-        "COURIER_STATE_DIR": str(tmp_path / "state"),
-        "COURIER_LOG_FORMAT": "json",
-    }
     with SandboxServer(
         tmp_path / "outbox",
         API_KEY,
@@ -158,7 +115,11 @@ def tracked(erp_backend: ErpBackend, tmp_path: Path) -> Iterator[Tracked]:
         webhook_url=webhook_url,
         webhook_auth=(WEBHOOK_USER, password),
     ) as sandbox:
-        env["COURIER_MAILJET_API_URL"] = sandbox.url
+        env = daemon_env(erp_backend, sandbox.url, tmp_path / "state", "e2e-tracking") | {
+            "COURIER_WEBHOOK_PORT": str(webhook_port),
+            "COURIER_WEBHOOK_PASSWORD": password,
+            "COURIER_EVENT_MAPPING": str(mapping),
+        }
         yield Tracked(erp_backend, sandbox, env, webhook_url, password)
 
 
