@@ -60,6 +60,16 @@ def run_daemon(
     stop = stop or threading.Event()
     notifier = Notifier()
     try:
+        event_mapping = load_event_mapping(settings.event_mapping)
+        build_message = make_message_builder(load_message_mapping(settings.message_mapping))
+    except MappingError as exc:
+        log.error(
+            "a mapping file cannot be used; check it with `courierd mappings check FILE`, "
+            "fix it, then start",
+            problems=exc.problems,
+        )
+        return 2
+    try:
         spool = ReportSpool(settings.state_dir)
     except (OSError, sqlite3.Error) as exc:
         log.error(
@@ -76,18 +86,6 @@ def run_daemon(
         )
         spool.close()
         return 1
-    try:
-        event_mapping = load_event_mapping(settings.event_mapping)
-        build_message = make_message_builder(load_message_mapping(settings.message_mapping))
-    except MappingError as exc:
-        log.error(
-            "a mapping file cannot be used; check it with `courierd mappings check FILE`, "
-            "fix it, then start",
-            problems=exc.problems,
-        )
-        events.close()
-        spool.close()
-        return 2
     metrics = Metrics()
     metrics.event_spool_depth.set_function(events.depth)
     health = Health(settings.health_max_age_seconds, event_spool_depth=events.depth)
