@@ -8,7 +8,8 @@ from email.message import Message
 from courierd.standin_erp import StandinErp
 
 from tests.e2e.conftest import Mailjet
-from tests.support.processes import courierd_process, wait_until
+from tests.support.processes import ROOT, courierd_process, wait_until
+from tests.support.sandbox_mail import read_email
 
 
 def _all_final(erp: StandinErp, ids: list[int]) -> bool:
@@ -117,3 +118,25 @@ def test_429_then_success_sends_each_email_once(
     assert stats["send_calls_by_status"].get("429") == 1
     assert stats["messages_accepted"] == 10
     assert len(mailjet.emails()) == 10
+
+
+def test_courierd_run_sends_through_the_configured_template_mapping(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
+) -> None:
+    template_mapping = ROOT / "mappings" / "examples" / "messages-template.yaml"
+    ids = standin_erp.seed_dispatches(1, ["anna@customer.example"])
+    env = courier_env | {"COURIER_MESSAGE_MAPPING": str(template_mapping)}
+
+    with courierd_process(env, "e2e-template-mapping.log"):
+        wait_until(lambda: _all_final(standin_erp, ids), 60, "the dispatch to be reported")
+
+    [dispatch] = standin_erp.dispatches(ids)
+    assert dispatch["state"] == "transmitted"
+    [path] = mailjet.emails()
+    html_part = read_email(path).get_body(preferencelist=("html",))
+    assert html_part is not None
+    html = html_part.get_content()
+    # The sandbox shows the template and each variable it was sent with.
+    assert 'data-template-id="4082179"' in html
+    assert 'data-variable="invoice_number"' in html
+    assert 'data-variable="invoice_url"' in html
