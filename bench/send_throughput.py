@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import psutil
-from courierd.standin_erp import StandinErp
-from courierd.standin_erp.values import minimal_pdf
+
+from standin_erp import StandinErp
+from standin_erp.values import minimal_pdf
 
 TARGET_RATE = 50.0  # dispatches per second
 TARGET_RPC_PER_DISPATCH = 0.1

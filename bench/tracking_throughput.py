@@ -40,10 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from courierd.erp_client import ErpClient
-from courierd.standin_erp import StandinErp
 from pydantic import SecretStr
 from send_throughput import ErpTarget, StandinTarget, _free_port, _get, _start, _stop
+
+from courierd.odoo.client import ErpClient
+from standin_erp import StandinErp
 
 TARGET_ACCEPT_RATE = 2000.0
 TARGET_APPLY_RATE = 500.0

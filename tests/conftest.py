@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from courierd.standin_erp import StandinErp
 
+from standin_erp import StandinErp
 from tests.support.erp_backends import ErpBackend, StandinBackend
 
 

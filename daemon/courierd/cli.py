@@ -15,8 +15,8 @@ from pathlib import Path
 
 from courierd import __version__
 from courierd.config import ConfigError, Settings, describe, load_settings, resolve_config_file
-from courierd.mapping_check import KINDS, MappingKind, check_mapping, infer_kind
-from courierd.mapping_files import MappingError
+from courierd.mailjet.mapping_check import KINDS, MappingKind, check_mapping, infer_kind
+from courierd.mailjet.mapping_files import MappingError
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_DELEGATED = {"sandbox": "courierd.sandbox", "standin-erp": "courierd.standin_erp"}
+_DELEGATED = {"sandbox": "mailjet_sandbox", "standin-erp": "standin_erp"}
 
 
 def _run_delegated(command: str, argv: Sequence[str]) -> int:
@@ -114,8 +114,8 @@ def _check_mapping(path: Path, kind: MappingKind | None) -> int:
 
 
 def _run(config: str | None) -> int:
-    from courierd import logs
     from courierd.daemon import install_signal_handlers, run_daemon
+    from courierd.ops import logs
 
     loaded = _load(config)
     if loaded is None:

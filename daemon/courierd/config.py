@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from courierd.event_mapping import load_event_mapping
-from courierd.mapping_files import MappingError
-from courierd.message_mapping import load_message_mapping
+from courierd.mailjet.event_mapping import load_event_mapping
+from courierd.mailjet.mapping_files import MappingError
+from courierd.mailjet.message_mapping import load_message_mapping
 
 ENV_PREFIX = "COURIER_"
 CONFIG_FILE_ENV = "COURIER_CONFIG_FILE"

@@ -15,23 +15,23 @@ from types import FrameType
 
 from courierd import __version__
 from courierd.config import Settings
-from courierd.erp_client import ErpClient
-from courierd.event_forwarder import EventForwarder
-from courierd.event_mapping import EventMapping, load_event_mapping
-from courierd.event_spool import EventSpool
-from courierd.http_server import HttpServer, Route, RouteServer
-from courierd.logs import get_logger
-from courierd.mailjet_client import MailjetClient
-from courierd.mapping_files import MappingError
-from courierd.message_mapping import load_message_mapping, make_message_builder
-from courierd.metrics import Health, Metrics
-from courierd.pdf_renderer import PdfRenderer
-from courierd.poller import Poller
-from courierd.report_spool import ReportSpool
-from courierd.send_loop import LoopSettings, SendLoop
-from courierd.send_results import RetryPolicy
-from courierd.systemd import Notifier, WatchdogKeeper, watchdog_interval
-from courierd.webhook_receiver import WebhookReceiver
+from courierd.mailjet.client import MailjetClient
+from courierd.mailjet.event_mapping import EventMapping, load_event_mapping
+from courierd.mailjet.mapping_files import MappingError
+from courierd.mailjet.message_mapping import load_message_mapping, make_message_builder
+from courierd.mailjet.send_results import RetryPolicy
+from courierd.mailjet.webhook_receiver import WebhookReceiver
+from courierd.odoo.client import ErpClient
+from courierd.odoo.pdf_renderer import PdfRenderer
+from courierd.ops.http_server import HttpServer, Route, RouteServer
+from courierd.ops.logs import get_logger
+from courierd.ops.metrics import Health, Metrics
+from courierd.ops.systemd import Notifier, WatchdogKeeper, watchdog_interval
+from courierd.storage.event_spool import EventSpool
+from courierd.storage.report_spool import ReportSpool
+from courierd.workers.event_forwarder import EventForwarder
+from courierd.workers.poller import Poller
+from courierd.workers.send_loop import LoopSettings, SendLoop
 
 log = get_logger(__name__)
 

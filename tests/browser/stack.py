@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import odoorpc
-from courierd.sandbox import SandboxServer
 
+from mailjet_sandbox import SandboxServer
 from tests.browser.webhook_gate import WebhookGate
 from tests.support.processes import DaemonProcess, courierd_process, free_port
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from courierd.standin_erp.ranking import STATUS_RANK
+from standin_erp.ranking import STATUS_RANK
 
 ADDON_STATUS = (
     Path(__file__).resolve().parents[2] / "addon/invoice_courier/models/courier_status.py"

@@ -17,8 +17,8 @@ from typing import Any
 
 import odoorpc
 import pytest
-from courierd.standin_erp import StandinErp
 
+from standin_erp import StandinErp
 from tests.contract.client import Contract
 from tests.support.erp_backends import StandinBackend
 from tests.support.processes import DaemonProcess, free_port, launch, run_courierd

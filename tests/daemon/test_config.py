@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from courierd.config import ConfigError, describe, load_settings
 
 REQUIRED = {

@@ -7,8 +7,9 @@ from typing import Any
 
 import odoorpc
 import pytest
-from courierd.erp_client import ErpCallError, ErpClient, ErpUnavailable, parse_odoo_url
 from pydantic import SecretStr
+
+from courierd.odoo.client import ErpCallError, ErpClient, ErpUnavailable, parse_odoo_url
 
 
 class FakeOdoo:

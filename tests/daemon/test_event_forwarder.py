@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from courierd.erp_client import ErpCallError, ErpClient, ErpUnavailable
-from courierd.event_forwarder import EventForwarder
-from courierd.event_spool import EventSpool
-from courierd.metrics import Metrics
-from courierd.standin_erp import StandinErp
-from courierd.tracking_events import TrackingEvent
 from pydantic import SecretStr
 
+from courierd.domain.tracking import TrackingEvent
+from courierd.odoo.client import ErpCallError, ErpClient, ErpUnavailable
+from courierd.ops.metrics import Metrics
+from courierd.storage.event_spool import EventSpool
+from courierd.workers.event_forwarder import EventForwarder
+from standin_erp import StandinErp
 from tests.contract.client import Contract, transmitted
 from tests.support.erp_backends import StandinBackend
 from tests.support.processes import wait_until

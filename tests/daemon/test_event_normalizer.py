@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from courierd.event_mapping import EventMapping, ScannerGuard
-from courierd.event_normalizer import (
+
+from courierd.domain.tracking import TrackingEvent, mailjet_dedupe_key
+from courierd.mailjet.event_mapping import EventMapping, ScannerGuard
+from courierd.mailjet.event_normalizer import (
     RejectedEvent,
     guard_click,
     guard_clicks,
     normalize_mailjet_event,
 )
-from courierd.tracking_events import TrackingEvent, mailjet_dedupe_key
 
 MESSAGE_ID = 1152921504606846976
 T0 = 1790000000  # 2026-09-21T14:13:20Z

@@ -3,8 +3,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from courierd.event_spool import SPOOL_FILE, EventSpool
-from courierd.tracking_events import TrackingEvent
+
+from courierd.domain.tracking import TrackingEvent
+from courierd.storage.event_spool import SPOOL_FILE, EventSpool
 
 
 def event(

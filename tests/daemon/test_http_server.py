@@ -4,11 +4,12 @@ import urllib.error
 import urllib.request
 
 import pytest
-from courierd.http_server import HttpServer, Route
-from courierd.metrics import Health, Metrics
-from courierd.systemd import Notifier, WatchdogKeeper, watchdog_interval
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
+
+from courierd.ops.http_server import HttpServer, Route
+from courierd.ops.metrics import Health, Metrics
+from courierd.ops.systemd import Notifier, WatchdogKeeper, watchdog_interval
 
 
 def _get(url: str) -> tuple[int, str, str]:

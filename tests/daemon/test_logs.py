@@ -3,8 +3,9 @@ import json
 import logging
 
 import pytest
-from courierd import logs
 from pydantic import SecretStr
+
+from courierd.ops import logs
 
 
 class _Stream(io.StringIO):

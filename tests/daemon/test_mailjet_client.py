@@ -7,11 +7,11 @@ accepted the batch cannot make the library send it again.
 
 import mailjet_rest
 import pytest
-from courierd.mailjet_client import MailjetCallFailed, MailjetClient
-from courierd.messages import build_message
-from courierd.send_results import FailureKind
 from pydantic import SecretStr
 
+from courierd.mailjet.client import MailjetCallFailed, MailjetClient
+from courierd.mailjet.messages import build_message
+from courierd.mailjet.send_results import FailureKind
 from tests.daemon.factories import make_dispatch
 from tests.daemon.fake_mailjet import Answer, FakeMailjet, make_certificate, serve
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from courierd.cli import EXIT_CONFIG, EXIT_OK, main
-from courierd.mapping_check import infer_kind
+from courierd.mailjet.mapping_check import infer_kind
 
 
 def write(tmp_path: Path, name: str, text: str) -> Path:

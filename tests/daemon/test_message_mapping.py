@@ -6,15 +6,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from courierd.mapping_files import MappingError
-from courierd.message_mapping import (
+
+from courierd.mailjet.mapping_files import MappingError
+from courierd.mailjet.message_mapping import (
     KNOWN_FIELDS,
     MessageMapping,
     field_value,
     load_message_mapping,
     make_message_builder,
 )
-from courierd.messages import build_message
+from courierd.mailjet.messages import build_message
 
 from .factories import make_dispatch
 

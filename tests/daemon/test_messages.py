@@ -1,7 +1,8 @@
 import json
 
 import pytest
-from courierd.messages import (
+
+from courierd.mailjet.messages import (
     MESSAGES_PER_CALL,
     SUBJECT_MAX,
     build_message,
@@ -10,7 +11,6 @@ from courierd.messages import (
     split_into_calls,
     truncate_subject,
 )
-
 from tests.daemon.factories import make_dispatch
 
 

@@ -1,6 +1,6 @@
 import threading
 
-from courierd.pdf_renderer import PdfRenderer, PdfRenderError
+from courierd.odoo.pdf_renderer import PdfRenderer, PdfRenderError
 
 
 class _Client:

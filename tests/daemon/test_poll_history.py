@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from courierd.event_mapping import EventMapping
-from courierd.event_normalizer import normalize_mailjet_event
-from courierd.poll_history import (
+from courierd.domain.tracking import iso_from_unix
+from courierd.mailjet.event_mapping import EventMapping
+from courierd.mailjet.event_normalizer import normalize_mailjet_event
+from courierd.mailjet.poll_history import (
     PolledMessage,
     event_objects,
     history_has_click,
     polled_events,
 )
-from courierd.sandbox.events import MessageFacts, event_body, history_entry
-from courierd.tracking_events import iso_from_unix
+from mailjet_sandbox.events import MessageFacts, event_body, history_entry
 
 MESSAGE_ID = 1152921504606846977
 SENT_AT = 1_795_000_000

@@ -9,14 +9,14 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from courierd import logs
-from courierd.erp_client import ErpUnavailable
-from courierd.event_mapping import EventMapping
-from courierd.mailjet_client import MailjetCallFailed
-from courierd.metrics import Metrics
-from courierd.poller import MAX_BACKOFF_SECONDS, Poller
-from courierd.send_results import CallFailure, FailureKind
-from courierd.tracking_events import TrackingEvent, iso_from_unix
+from courierd.domain.tracking import TrackingEvent, iso_from_unix
+from courierd.mailjet.client import MailjetCallFailed
+from courierd.mailjet.event_mapping import EventMapping
+from courierd.mailjet.send_results import CallFailure, FailureKind
+from courierd.odoo.client import ErpUnavailable
+from courierd.ops import logs
+from courierd.ops.metrics import Metrics
+from courierd.workers.poller import MAX_BACKOFF_SECONDS, Poller
 
 SENT_AT = 1_795_000_000
 PORTAL = "https://erp.example.com/my/invoices/17?access_token=secret"

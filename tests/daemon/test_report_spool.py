@@ -1,4 +1,4 @@
-from courierd.report_spool import SPOOL_FILE, ReportSpool
+from courierd.storage.report_spool import SPOOL_FILE, ReportSpool
 
 
 def _result(dispatch_id: int, outcome: str = "transmitted") -> dict:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from courierd.erp_client import ErpCallError, ErpUnavailable
-from courierd.mailjet_client import MailjetCallFailed, SendResponse
-from courierd.metrics import Health, Metrics
-from courierd.report_spool import ReportSpool
-from courierd.send_loop import LoopSettings, SendLoop
-from courierd.send_results import CallFailure, FailureKind, RetryPolicy
 
+from courierd.mailjet.client import MailjetCallFailed, SendResponse
+from courierd.mailjet.send_results import CallFailure, FailureKind, RetryPolicy
+from courierd.odoo.client import ErpCallError, ErpUnavailable
+from courierd.ops.metrics import Health, Metrics
+from courierd.storage.report_spool import ReportSpool
+from courierd.workers.send_loop import LoopSettings, SendLoop
 from tests.daemon.factories import make_dispatch
 
 NOW = datetime(2026, 11, 27, 8, 15, 2, tzinfo=UTC)

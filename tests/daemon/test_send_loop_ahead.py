@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from courierd.metrics import Health, Metrics
-from courierd.report_spool import ReportSpool
-from courierd.send_loop import LoopSettings, SendLoop
-from courierd.send_results import RetryPolicy
 
+from courierd.mailjet.send_results import RetryPolicy
+from courierd.ops.metrics import Health, Metrics
+from courierd.storage.report_spool import ReportSpool
+from courierd.workers.send_loop import LoopSettings, SendLoop
 from tests.daemon.factories import make_dispatch
 from tests.daemon.test_send_loop import NOW, FakeErp, FakeMailjet
 

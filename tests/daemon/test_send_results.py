@@ -1,4 +1,4 @@
-from courierd.send_results import (
+from courierd.mailjet.send_results import (
     CallFailure,
     FailureKind,
     RetryPolicy,
@@ -8,7 +8,6 @@ from courierd.send_results import (
     retry_after_seconds,
     transmitted_from_lookup,
 )
-
 from tests.daemon.factories import make_dispatch
 
 NOW = "2026-11-27T08:15:02Z"

@@ -5,9 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from courierd.cli import EXIT_OK, main
-from courierd.event_mapping import EventMapping, load_event_mapping
-from courierd.message_mapping import MessageMapping, load_message_mapping, make_message_builder
+from courierd.mailjet.event_mapping import EventMapping, load_event_mapping
+from courierd.mailjet.message_mapping import (
+    MessageMapping,
+    load_message_mapping,
+    make_message_builder,
+)
 
 from .factories import make_dispatch
 

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from courierd.event_mapping import EventMapping
-from courierd.event_spool import EventSpool
-from courierd.http_server import HttpApp
-from courierd.metrics import Metrics
-from courierd.tracking_events import TrackingEvent
-from courierd.webhook_receiver import MAX_BODY_BYTES, WebhookReceiver
 from pydantic import SecretStr
 from werkzeug.test import Client, EnvironBuilder
+
+from courierd.domain.tracking import TrackingEvent
+from courierd.mailjet.event_mapping import EventMapping
+from courierd.mailjet.webhook_receiver import MAX_BODY_BYTES, WebhookReceiver
+from courierd.ops.http_server import HttpApp
+from courierd.ops.metrics import Metrics
+from courierd.storage.event_spool import EventSpool
 
 PATH = "/webhooks/mailjet"
 USER, PASSWORD = "mailjet", "s3cret-webhook"

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from courierd.sandbox import SandboxServer
-from courierd.sandbox.faults import Fault
-from courierd.standin_erp import StandinErp
 
+from mailjet_sandbox import SandboxServer
+from mailjet_sandbox.faults import Fault
+from standin_erp import StandinErp
 from tests.support.processes import free_port, http_get
 
 API_KEY = "e2e-api-key"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from courierd.standin_erp import StandinErp
-
+from standin_erp import StandinErp
 from tests.e2e.conftest import Mailjet
 from tests.support.processes import courierd_process, start_courierd, wait_until
 

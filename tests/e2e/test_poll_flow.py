@@ -14,15 +14,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from courierd.erp_client import ErpClient
-from courierd.event_forwarder import EventForwarder
-from courierd.event_mapping import EventMapping, ScannerGuard
-from courierd.event_spool import EventSpool
-from courierd.mailjet_client import MailjetClient
-from courierd.metrics import Metrics
-from courierd.poller import Poller
 from pydantic import SecretStr
 
+from courierd.mailjet.client import MailjetClient
+from courierd.mailjet.event_mapping import EventMapping, ScannerGuard
+from courierd.odoo.client import ErpClient
+from courierd.ops.metrics import Metrics
+from courierd.storage.event_spool import EventSpool
+from courierd.workers.event_forwarder import EventForwarder
+from courierd.workers.poller import Poller
 from tests.e2e.conftest import API_KEY, API_SECRET, Mailjet, daemon_env
 from tests.support.erp_backends import ErpBackend
 from tests.support.processes import courierd_process, wait_until

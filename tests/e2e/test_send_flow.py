@@ -5,8 +5,7 @@ from __future__ import annotations
 import email
 from email.message import Message
 
-from courierd.standin_erp import StandinErp
-
+from standin_erp import StandinErp
 from tests.e2e.conftest import Mailjet
 from tests.support.processes import ROOT, courierd_process, wait_until
 from tests.support.sandbox_mail import read_email

@@ -18,10 +18,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from courierd.mailjet_client import MailjetClient
-from courierd.message_mapping import load_message_mapping, make_message_builder
 from pydantic import SecretStr
 
+from courierd.mailjet.client import MailjetClient
+from courierd.mailjet.message_mapping import load_message_mapping, make_message_builder
 from tests.support.processes import wait_until
 
 from .conftest import API_KEY, API_SECRET, Mailjet

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from courierd.sandbox import SandboxServer
 
+from mailjet_sandbox import SandboxServer
 from tests.e2e.conftest import API_KEY, API_SECRET, daemon_env
 from tests.support.erp_backends import ErpBackend
 from tests.support.processes import DaemonProcess, courierd_process, free_port, wait_until

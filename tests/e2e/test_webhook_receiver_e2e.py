@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from courierd.sandbox import SandboxServer
-from courierd.standin_erp import StandinErp
 
+from mailjet_sandbox import SandboxServer
+from standin_erp import StandinErp
 from tests.e2e.conftest import API_KEY, API_SECRET
 from tests.support.processes import (
     courierd_process,

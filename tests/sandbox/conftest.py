@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 import requests
-from courierd.sandbox import SandboxServer
 from mailjet_rest import Client
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
+
+from mailjet_sandbox import SandboxServer
 
 API_KEY = "sandbox-key"
 API_SECRET = "sandbox-secret-not-logged"

@@ -14,13 +14,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from courierd.mailjet_client import MailjetCallFailed, MailjetClient
-from courierd.sandbox import SandboxServer
-from courierd.sandbox.faults import Fault
-from courierd.send_results import FailureKind
-from courierd.tracking_events import unix_from_iso
 from mailjet_rest import Client
 from pydantic import SecretStr
+
+from courierd.domain.tracking import unix_from_iso
+from courierd.mailjet.client import MailjetCallFailed, MailjetClient
+from courierd.mailjet.send_results import FailureKind
+from mailjet_sandbox import SandboxServer
+from mailjet_sandbox.faults import Fault
 
 from .conftest import API_KEY, API_SECRET, message, wait_until
 

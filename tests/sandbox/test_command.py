@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 import requests
-from courierd.sandbox import add_arguments
 from mailjet_rest import Client
+
+from mailjet_sandbox import add_arguments
 
 from .conftest import API_KEY, API_SECRET, message, wait_until
 
 RUNNER = (
     "import argparse, sys\n"
-    "from courierd.sandbox import add_arguments, run\n"
+    "from mailjet_sandbox import add_arguments, run\n"
     "parser = argparse.ArgumentParser()\n"
     "add_arguments(parser)\n"
     "sys.exit(run(parser.parse_args(sys.argv[1:])))\n"

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from email.policy import default
 from urllib.parse import parse_qs, urlsplit
 
-from courierd.sandbox import events, tracking
-from courierd.sandbox.mime import build_email
-from courierd.sandbox.validation import Message, check_send_payload
+from mailjet_sandbox import events, tracking
+from mailjet_sandbox.mime import build_email
+from mailjet_sandbox.validation import Message, check_send_payload
 
 from .conftest import message
 

@@ -10,8 +10,9 @@ from pathlib import Path
 import mailjet_rest
 import pytest
 import requests
-from courierd.sandbox import SandboxServer
 from mailjet_rest import ApiError, ApiRateLimitError, Client
+
+from mailjet_sandbox import SandboxServer
 
 from .conftest import API_KEY, API_SECRET, admin, message
 

@@ -10,8 +10,9 @@ from urllib.parse import unquote
 
 import pytest
 import requests
-from courierd.sandbox import SandboxServer
 from mailjet_rest import Client, DoesNotExistError
+
+from mailjet_sandbox import SandboxServer
 
 from .conftest import API_KEY, API_SECRET, WebhookReceiver, admin, message, wait_until
 

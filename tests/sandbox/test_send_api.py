@@ -11,8 +11,9 @@ from email.policy import default
 from pathlib import Path
 
 import pytest
-from courierd.sandbox import SandboxServer
 from mailjet_rest import Client, MailjetAuthError, ValidationError
+
+from mailjet_sandbox import SandboxServer
 
 from .conftest import API_KEY, API_SECRET, admin, message
 

@@ -12,10 +12,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import requests
-from courierd.sandbox import SandboxServer
-from courierd.sandbox.templates import template_html
-from courierd.sandbox.validation import Message, check_send_payload
 from mailjet_rest import Client
+
+from mailjet_sandbox import SandboxServer
+from mailjet_sandbox.templates import template_html
+from mailjet_sandbox.validation import Message, check_send_payload
 
 from .conftest import WebhookReceiver, message, wait_until
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
-from courierd.sandbox.validation import (
+
+from mailjet_sandbox.validation import (
     MAX_ATTACHMENT_BYTES,
     Message,
     check_send_payload,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from courierd.sandbox import SandboxServer
 from mailjet_rest import Client
+
+from mailjet_sandbox import SandboxServer
 
 from .conftest import API_KEY, API_SECRET, WebhookReceiver, admin, message, wait_until
 

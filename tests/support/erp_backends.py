@@ -12,7 +12,8 @@ from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import odoorpc
-from courierd.standin_erp import StandinErp
+
+from standin_erp import StandinErp
 
 
 @runtime_checkable

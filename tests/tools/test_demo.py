@@ -15,9 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from courierd.config import load_settings
-from courierd.sandbox import add_arguments
 
+from courierd.config import load_settings
+from mailjet_sandbox import add_arguments
 from tests.support.processes import ROOT
 from tools import demo
 from tools.odoo_local import OdooEnv

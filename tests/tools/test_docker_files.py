@@ -18,8 +18,8 @@ from typing import Any
 import odoorpc
 import pytest
 import yaml
-from courierd.config import ENV_PREFIX, Settings
 
+from courierd.config import ENV_PREFIX, Settings
 from tests.support.odoo import OdooServer
 from tests.support.processes import ROOT
 from tools.odoo_local import DAEMON_GROUP, MODULE, rpc_login

@@ -1,0 +1,205 @@
+"""Thin adapter on odoorpc for the RPC contract of docs/contract.md.
+
+Each call is retried a few times (exponential backoff with jitter, bounded) on
+transient failures, reconnecting with a fresh login each time: that covers an
+Odoo restart (connection refused, reset, 502/503 from a proxy, expired session).
+When the retries are spent the call raises `ErpUnavailable`, which the send loop
+turns into a wait; nothing here ever ends the daemon.
+
+An `ErpClient` holds one odoorpc connection and is not thread-safe (neither is
+odoorpc's ODOO object): threads get their own through `clone()`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import odoorpc
+from pydantic import SecretStr
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from courierd.ops.logs import get_logger
+
+log = get_logger(__name__)
+
+DISPATCH_MODEL = "courier.dispatch"
+EVENT_MODEL = "courier.event"
+RECIPIENT_MODEL = "courier.recipient"
+
+# Server-side errors that go away by themselves (restart, concurrent update, DB restore).
+_TRANSIENT_RPC_ERRORS = {
+    "odoo.http.SessionExpiredException",
+    "odoo.service.model.RetryableError",
+    "psycopg2.OperationalError",
+    "psycopg2.errors.SerializationFailure",
+    "psycopg2.errors.LockNotAvailable",
+    "werkzeug.exceptions.ServiceUnavailable",
+}
+
+
+class ErpUnavailable(Exception):
+    """Odoo cannot be used right now; `hint` says what the operator should check."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+class ErpCallError(Exception):
+    """Odoo answered a call with an error that retrying the same call will not fix."""
+
+
+class _Transient(Exception):
+    pass
+
+
+def parse_odoo_url(url: str) -> tuple[str, int, str]:
+    """(host, port, odoorpc protocol) from COURIER_ODOO_URL."""
+    parts = urlsplit(url)
+    ssl = parts.scheme == "https"
+    port = parts.port or (443 if ssl else 80)
+    return parts.hostname or "", port, "jsonrpc+ssl" if ssl else "jsonrpc"
+
+
+def _rpc_error_name(exc: odoorpc.error.RPCError) -> str:
+    info = exc.info if isinstance(exc.info, dict) else {}
+    data = info.get("data") if isinstance(info.get("data"), dict) else {}
+    return str(data.get("name", ""))
+
+
+def _is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, odoorpc.error.RPCError):
+        return _rpc_error_name(exc) in _TRANSIENT_RPC_ERRORS
+    # URLError/HTTPError, refused/reset connections and socket timeouts are all OSErrors.
+    return isinstance(exc, OSError | http.client.HTTPException | json.JSONDecodeError)
+
+
+class ErpClient:
+    def __init__(
+        self,
+        *,
+        url: str,
+        db: str,
+        login: str,
+        password: SecretStr,
+        timeout: float = 60.0,
+        attempts: int = 3,
+        max_wait: float = 8.0,
+        connect: Callable[..., Any] = odoorpc.ODOO,
+    ) -> None:
+        self._url = url
+        self._db = db
+        self._login = login
+        self._password = password
+        self._timeout = timeout
+        self._attempts = attempts
+        self._max_wait = max_wait
+        self._connect = connect
+        self._odoo: Any = None
+
+    def clone(self) -> ErpClient:
+        """A client with the same settings and its own connection (one per thread)."""
+        return ErpClient(
+            url=self._url,
+            db=self._db,
+            login=self._login,
+            password=self._password,
+            timeout=self._timeout,
+            attempts=self._attempts,
+            max_wait=self._max_wait,
+            connect=self._connect,
+        )
+
+    # The contract's calls.
+
+    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]:
+        return self._call(DISPATCH_MODEL, "courier_claim", worker_id, limit, lease_seconds)
+
+    def render_pdf(self, dispatch_id: int) -> dict[str, Any]:
+        return self._call(DISPATCH_MODEL, "courier_render_pdf", dispatch_id)
+
+    def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, Any]:
+        return self._call(DISPATCH_MODEL, "courier_render_pdfs", dispatch_ids)
+
+    def report(self, results: list[dict[str, Any]]) -> dict[str, int]:
+        return self._call(DISPATCH_MODEL, "courier_report", results)
+
+    def ingest(self, events: list[dict[str, Any]]) -> dict[str, int]:
+        return self._call(EVENT_MODEL, "courier_ingest", events)
+
+    def open_tracking(self, limit: int, max_age_days: int) -> list[dict[str, Any]]:
+        return self._call(RECIPIENT_MODEL, "courier_open_tracking", limit, max_age_days)
+
+    # Plumbing.
+
+    def _call(self, model: str, method: str, *args: Any) -> Any:
+        retrying = Retrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_random_exponential(multiplier=0.5, max=self._max_wait),
+            retry=retry_if_exception_type(_Transient),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._call_once(model, method, list(args))
+        except _Transient as exc:
+            cause = exc.__cause__
+            raise ErpUnavailable(
+                f"Odoo unreachable at {self._url} ({method}): {cause}",
+                "check that Odoo runs and COURIER_ODOO_URL points at it",
+            ) from cause
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
+    def _call_once(self, model: str, method: str, args: list[Any]) -> Any:
+        odoo = self._connection()
+        try:
+            return odoo.execute_kw(model, method, args)
+        except Exception as exc:
+            if _is_transient(exc):
+                self._odoo = None  # next attempt logs in again: Odoo may have restarted
+                raise _Transient(str(exc)) from exc
+            if isinstance(exc, odoorpc.error.RPCError):
+                raise ErpCallError(f"Odoo refused {model}.{method}: {exc}") from exc
+            raise
+
+    def _connection(self) -> Any:
+        if self._odoo is not None:
+            return self._odoo
+        host, port, protocol = parse_odoo_url(self._url)
+        try:
+            odoo = self._connect(host, protocol=protocol, port=port, timeout=self._timeout)
+            odoo.login(self._db, self._login, self._password.get_secret_value())
+        except odoorpc.error.RPCError as exc:
+            if _is_transient(exc):
+                raise _Transient(str(exc)) from exc
+            raise ErpUnavailable(
+                f"Odoo refused the login of {self._login!r} on database {self._db!r}: {exc}",
+                "check COURIER_ODOO_DB, COURIER_ODOO_LOGIN and COURIER_ODOO_PASSWORD",
+            ) from exc
+        except Exception as exc:
+            if _is_transient(exc):
+                raise _Transient(str(exc)) from exc
+            raise
+        self._odoo = odoo
+        return odoo
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            f"Odoo call failed, reconnecting in {wait:.1f}s; check COURIER_ODOO_URL if it persists",
+            attempt=state.attempt_number,
+            error=str(exc.__cause__ if exc and exc.__cause__ else exc),
+        )

@@ -1,0 +1,121 @@
+"""The daemon's HTTP servers (werkzeug, threaded): GET /healthz and GET /metrics.
+
+Routes are a list of `Route(rule, handler)`. `RouteServer` serves any list of
+routes; the webhook receiver runs on its own one (it sits behind a public proxy,
+/metrics must not).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from courierd.ops.metrics import Health, Metrics
+
+Handler = Callable[..., Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: Rule  # its endpoint must be unique among all routes
+    handler: Handler  # called as handler(request, **rule_arguments)
+
+
+def health_routes(health: Health, metrics: Metrics) -> list[Route]:
+    def healthz(request: Request) -> Response:
+        snap = health.snapshot()
+        last = (
+            datetime.fromtimestamp(snap.last_turn_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if snap.last_turn_at
+            else None
+        )
+        body = {
+            "status": "ok" if snap.healthy else "stalled",
+            "last_turn_at": last,
+            "spool_depth": snap.spool_depth,
+        }
+        if snap.event_spool_depth is not None:
+            body["event_spool_depth"] = snap.event_spool_depth
+        return Response(
+            json.dumps(body), status=200 if snap.healthy else 503, mimetype="application/json"
+        )
+
+    def metrics_page(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), content_type=CONTENT_TYPE_LATEST)
+
+    return [
+        Route(Rule("/healthz", methods=["GET"], endpoint="healthz"), healthz),
+        Route(Rule("/metrics", methods=["GET"], endpoint="metrics"), metrics_page),
+    ]
+
+
+class HttpApp:
+    """A WSGI app dispatching a list of routes."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self._map = Map([route.rule for route in routes])
+        self._handlers = {route.rule.endpoint: route.handler for route in routes}
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        request = Request(environ)
+        adapter = self._map.bind_to_environ(environ)
+        try:
+            endpoint, arguments = adapter.match()
+            response = self._handlers[endpoint](request, **arguments)
+        except HTTPException as exc:
+            return exc(environ, start_response)
+        return response(environ, start_response)
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No werkzeug access line per request: the app logs what matters itself."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class RouteServer:
+    """A threaded werkzeug server of some routes, serving from a background thread."""
+
+    def __init__(
+        self, host: str, port: int, routes: Sequence[Route], name: str, quiet: bool = False
+    ) -> None:
+        handler = _QuietRequestHandler if quiet else None
+        self._server: BaseWSGIServer = make_server(
+            host, port, HttpApp(routes), threaded=True, request_handler=handler
+        )
+        self.port = self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        # shutdown() would wait forever for a serve_forever() that never ran.
+        if self._thread.is_alive():
+            self._server.shutdown()
+        self._server.server_close()
+
+
+class HttpServer(RouteServer):
+    """The loopback server: /healthz, /metrics and any extra routes."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        health: Health,
+        metrics: Metrics,
+        extra_routes: Iterable[Route] = (),
+    ) -> None:
+        super().__init__(host, port, [*health_routes(health, metrics), *extra_routes], "http")

@@ -1,0 +1,509 @@
+"""The send loop: claim queued dispatches in Odoo, send them through Mailjet, report back.
+
+One turn:
+1. report what the spool still holds (results Odoo has not acknowledged);
+2. claim a batch (<= 50);
+3. dispatches with `check_mailjet_first`: look their CustomID up at Mailjet; found ->
+   transmitted with the found MessageIDs, never sent twice;
+4. render the PDFs still pending, in parallel;
+5. send the rest, in Send API calls of at most 50 messages and 50 recipients;
+6. spool the results, then report them (the spool entry goes once Odoo acknowledges).
+
+Rendering ahead: when a full batch has PDFs to render, the next batch is claimed
+right after this one's renders are queued, and its renders are queued behind them:
+they run while this batch is sent and reported, so the renderer never waits for a
+send or a report. The next turn takes that batch instead of claiming, unless half
+its lease has gone by (then it is left to expire and is claimed again with
+`check_mailjet_first`; nothing of it was sent).
+
+Odoo being down never ends the loop: it waits with a growing delay and tries again.
+A stop request (SIGTERM/SIGINT) lets the turn in flight finish and report (and the batch
+claimed ahead, if any, be sent and reported too), then `run` returns.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from courierd.mailjet.client import MailjetCallFailed, SendResponse
+from courierd.mailjet.messages import (
+    MessageBuilder,
+    build_message,
+    count_recipients,
+    split_into_calls,
+)
+from courierd.mailjet.send_results import (
+    CallFailure,
+    FailureKind,
+    RetryPolicy,
+    failed_result,
+    iso_time,
+    results_for_call_failure,
+    results_from_response,
+    retry_after_seconds,
+    retry_result,
+    transmitted_from_lookup,
+)
+from courierd.odoo.client import ErpCallError, ErpUnavailable
+from courierd.ops.logs import get_logger
+from courierd.ops.metrics import Health, Metrics
+from courierd.storage.report_spool import ReportSpool
+
+log = get_logger(__name__)
+
+SPOOL_FLUSH_CHUNK = 200
+MAX_ERP_BACKOFF_SECONDS = 60.0
+
+
+class Erp(Protocol):
+    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]: ...
+    def report(self, results: list[dict[str, Any]]) -> dict[str, int]: ...
+
+
+class Mailjet(Protocol):
+    api_url: str
+
+    def send(self, messages: Sequence[Mapping[str, Any]]) -> SendResponse: ...
+    def find_by_custom_id(self, custom_id: str) -> list[dict[str, Any]]: ...
+
+
+class Pdfs(Protocol):
+    def start(self, dispatch_ids: Sequence[int]) -> None: ...
+    def forget(self, dispatch_ids: Sequence[int]) -> None: ...
+    def render(self, dispatch_ids: Sequence[int]) -> dict[int, dict[str, Any] | Exception]: ...
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    worker_id: str
+    batch_size: int = 50
+    lease_seconds: int = 300
+    idle_seconds: float = 2.0
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _bound(dispatch: Mapping[str, Any]) -> Any:
+    return log.bind(dispatch_id=dispatch["id"], custom_id=dispatch["custom_id"])
+
+
+class SendLoop:
+    def __init__(
+        self,
+        settings: LoopSettings,
+        *,
+        erp: Erp,
+        mailjet: Mailjet,
+        pdfs: Pdfs,
+        spool: ReportSpool,
+        metrics: Metrics,
+        health: Health,
+        on_progress: Callable[[], None] = lambda: None,
+        on_status: Callable[[str], None] = lambda _text: None,
+        build: MessageBuilder = build_message,
+        jitter: Callable[[], float] = random.random,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.erp = erp
+        self.mailjet = mailjet
+        self.pdfs = pdfs
+        self.spool = spool
+        self.metrics = metrics
+        self.health = health
+        self._on_progress = on_progress
+        self._on_status = on_status
+        self._build = build
+        self._jitter = jitter
+        self._clock = clock
+        self._stop = threading.Event()
+        # The batch claimed ahead (its PDFs rendering) and when it was claimed (monotonic).
+        self._ahead: list[dict[str, Any]] = []
+        self._ahead_claimed_at = 0.0
+        self._spool_changed()
+
+    # The loop.
+
+    def run(self, stop: threading.Event) -> None:
+        """Turn until `stop` is set; the turn in flight (and the batch ahead) finishes first."""
+        self._stop = stop
+        failures = 0
+        while not stop.is_set() or self._ahead:
+            try:
+                claimed = self.turn()
+                failures = 0
+            except ErpUnavailable as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                log.warning(
+                    f"Odoo unreachable, retrying in {delay:.0f}s; {exc.hint}", error=str(exc)
+                )
+                self._on_status(f"waiting for Odoo: {exc.hint}")
+                if stop.is_set():
+                    self._drop_ahead("stopping after a failed turn")
+                self._on_progress()
+                stop.wait(delay)
+                continue
+            except ErpCallError as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                log.error(
+                    f"Odoo refused a courier call, retrying in {delay:.0f}s; check that the "
+                    "invoice_courier addon is installed and up to date and that "
+                    "COURIER_ODOO_LOGIN is the Courier daemon user",
+                    error=str(exc),
+                )
+                if stop.is_set():
+                    self._drop_ahead("stopping after a failed turn")
+                self._on_progress()
+                stop.wait(delay)
+                continue
+            except Exception:
+                failures += 1
+                delay = self._backoff(failures)
+                log.exception(f"unexpected error in the send loop, retrying in {delay:.0f}s")
+                if stop.is_set():
+                    self._drop_ahead("stopping after a failed turn")
+                self._on_progress()
+                stop.wait(delay)
+                continue
+            self._on_progress()
+            if claimed == 0:
+                stop.wait(self.settings.idle_seconds)
+        self._final_flush()
+
+    def _backoff(self, failures: int) -> float:
+        ceiling = min(MAX_ERP_BACKOFF_SECONDS, 2.0 ** min(failures, 6))
+        return max(1.0, ceiling * (0.5 + 0.5 * self._jitter()))
+
+    def _final_flush(self) -> None:
+        try:
+            self.flush_spool()
+        except Exception as exc:
+            log.warning(
+                "stopping with results not yet acknowledged by Odoo; they stay in the spool "
+                "and are reported at the next start",
+                spool_depth=self.spool.depth(),
+                error=str(exc),
+            )
+
+    def turn(self) -> int:
+        """One turn; returns how many dispatches were claimed. Raises when Odoo fails."""
+        self.flush_spool()
+        started = time.monotonic()
+        batch = self._take_ahead() or self._claim()
+        if batch:
+            self._claim_ahead(batch)
+            results = self.process(batch)
+            self._observe_lag(batch, time.monotonic() - started)
+            self.record(results)
+            self.metrics.batch_seconds.observe(time.monotonic() - started)
+            self._on_status(self._summary(results))
+        self.health.turned(self.spool.depth())
+        return len(batch)
+
+    def _claim(self) -> list[dict[str, Any]]:
+        return self.erp.claim(
+            self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
+        )
+
+    @staticmethod
+    def _renders_needed(batch: Sequence[Mapping[str, Any]]) -> list[int]:
+        # A dispatch checked at Mailjet first may turn out sent: rendered only when it is not.
+        return [d["id"] for d in batch if d.get("pdf_pending") and not d.get("check_mailjet_first")]
+
+    def _claim_ahead(self, batch: Sequence[Mapping[str, Any]]) -> None:
+        """Claim the next batch and queue its renders behind this one's.
+
+        Only when this batch is full (more is likely queued) and has PDFs to
+        render (else there is nothing to overlap), and never while stopping.
+        """
+        renders = self._renders_needed(batch)
+        if len(batch) < self.settings.batch_size or not renders or self._stop.is_set():
+            return
+        self.pdfs.start(renders)
+        try:
+            ahead = self._claim()
+        except (ErpUnavailable, ErpCallError) as exc:
+            log.warning("could not claim the next batch ahead; claiming it later", error=str(exc))
+            return
+        self._ahead, self._ahead_claimed_at = ahead, time.monotonic()
+        self.pdfs.start(self._renders_needed(ahead))
+
+    def _take_ahead(self) -> list[dict[str, Any]]:
+        if self._ahead and (
+            time.monotonic() - self._ahead_claimed_at > self.settings.lease_seconds / 2
+        ):
+            self._drop_ahead("half of its lease has gone by")
+        batch, self._ahead = self._ahead, []
+        return batch
+
+    def _drop_ahead(self, reason: str) -> None:
+        """Give up the batch claimed ahead. Nothing of it was sent: its lease expires
+        and Odoo hands it out again with `check_mailjet_first`."""
+        if not self._ahead:
+            return
+        ids = [d["id"] for d in self._ahead]
+        self.pdfs.forget(ids)
+        self._ahead = []
+        log.warning(
+            f"leaving the batch claimed ahead to its lease ({reason}); it is sent once the "
+            "lease expires",
+            dispatch_ids=ids,
+        )
+
+    def _summary(self, results: list[dict[str, Any]]) -> str:
+        outcomes = [r["outcome"] for r in results]
+        return (
+            f"last batch: {outcomes.count('transmitted')} transmitted, "
+            f"{outcomes.count('retry')} to retry, {outcomes.count('failed')} failed; "
+            f"{self.spool.depth()} waiting for Odoo"
+        )
+
+    # Reporting.
+
+    def flush_spool(self) -> int:
+        """Report what the spool holds; returns how many were acknowledged."""
+        acknowledged = 0
+        while pending := self.spool.pending(SPOOL_FLUSH_CHUNK):
+            keys = [key for key, _ in pending]
+            try:
+                self.erp.report([result for _, result in pending])
+            except ErpCallError:
+                self._report_one_by_one(pending)
+            else:
+                log.info("reported spooled results to Odoo", count=len(keys))
+            self.spool.remove(keys)
+            acknowledged += len(keys)
+            self._spool_changed()
+        return acknowledged
+
+    def _report_one_by_one(self, pending: list[tuple[int, dict[str, Any]]]) -> None:
+        # Odoo refused the chunk as a whole: find the result it will never take, so one
+        # bad row cannot block every later report. ErpUnavailable still propagates.
+        for _, result in pending:
+            try:
+                self.erp.report([result])
+            except ErpCallError as exc:
+                _bound(result).error(
+                    "Odoo refuses this result for good; dropped from the spool. Apply it by "
+                    "hand in Odoo (courier_report) after fixing the cause",
+                    result=result,
+                    error=str(exc),
+                )
+
+    def record(self, results: list[dict[str, Any]]) -> None:
+        """Spool the results durably, then report them; Odoo down leaves them spooled."""
+        keys = self.spool.add(results)
+        self._spool_changed()
+        for result in results:
+            self._count(result)
+        try:
+            self.erp.report(results)
+        except (ErpUnavailable, ErpCallError) as exc:
+            log.warning(
+                "Odoo did not take the report; the results stay spooled and are reported "
+                "on the next turn",
+                dispatch_ids=[r["id"] for r in results],
+                error=str(exc),
+            )
+            return
+        self.spool.remove(keys)
+        self._spool_changed()
+
+    def _spool_changed(self) -> None:
+        depth = self.spool.depth()
+        self.metrics.spool_depth.set(depth)
+        self.health.spool(depth)
+
+    def _count(self, result: Mapping[str, Any]) -> None:
+        outcome = result["outcome"]
+        bound = _bound(result)
+        if outcome == "transmitted":
+            self.metrics.sent.inc()
+            bound.info(
+                "transmitted: Mailjet accepted the email",
+                message_ids=[r["message_id"] for r in result["recipients"]],
+            )
+        elif outcome == "failed":
+            self.metrics.failed.inc()
+            bound.warning(
+                "failed: Mailjet refused the email; the sender gets an activity to correct it",
+                error=result["error"],
+            )
+        else:
+            self.metrics.retried.inc()
+            bound.warning(
+                f"will retry in {result['retry_after']}s",
+                error=result["error"],
+            )
+
+    def _observe_lag(self, batch: Sequence[Mapping[str, Any]], since_claim: float) -> None:
+        # The contract's claim result may carry `queued_at`; without it, the time from
+        # claim to send is the part of the lag courierd can see.
+        queued = [t for d in batch if (t := _parse_time(d.get("queued_at")))]
+        lag = (self._clock() - min(queued)).total_seconds() if queued else since_claim
+        self.metrics.queue_lag.set(max(0.0, lag))
+
+    # Processing a batch (never raises for Mailjet trouble: it becomes results).
+
+    def process(self, batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        now = iso_time(self._clock())
+        results: dict[int, dict[str, Any]] = {}
+        to_send: list[Mapping[str, Any]] = []
+        for dispatch in batch:
+            _bound(dispatch).info("claimed", attempts=dispatch.get("attempts"))
+            if dispatch.get("check_mailjet_first"):
+                found = self._look_up(dispatch, now)
+                if found is not None:
+                    results[dispatch["id"]] = found
+                    continue
+            to_send.append(dispatch)
+
+        to_send = self._with_pdfs(to_send, results, now)
+        ready: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        for dispatch in to_send:
+            try:
+                ready.append((dispatch, self._build(dispatch)))
+            except (ValueError, KeyError, TypeError) as exc:
+                results[dispatch["id"]] = failed_result(
+                    dispatch,
+                    code="invalid-dispatch",
+                    message=f"courierd cannot build this email: {exc}",
+                    status=None,
+                    time=now,
+                )
+        for chunk in split_into_calls(ready, lambda item: count_recipients(item[1])):
+            for result in self._send(chunk, now):
+                results[result["id"]] = result
+        return [results[d["id"]] for d in batch if d["id"] in results]
+
+    def _retry_after(self, dispatch: Mapping[str, Any], floor: float | None = None) -> int:
+        attempts = int(dispatch.get("attempts") or 1)
+        return retry_after_seconds(attempts, self.settings.retry_policy, self._jitter(), floor)
+
+    def _look_up(self, dispatch: Mapping[str, Any], now: str) -> dict[str, Any] | None:
+        """A result when the dispatch must not be sent now (found, or lookup failed)."""
+        bound = _bound(dispatch)
+        try:
+            found = self.mailjet.find_by_custom_id(dispatch["custom_id"])
+        except MailjetCallFailed as exc:
+            self.metrics.send_errors.labels(kind=exc.failure.kind).inc()
+            bound.warning(
+                "cannot check at Mailjet whether an earlier attempt went out; not sending "
+                "until that is known",
+                error=exc.failure.message,
+            )
+            return retry_result(
+                dispatch,
+                code=f"lookup-{exc.failure.kind}",
+                message=exc.failure.message,
+                status=exc.failure.status,
+                time=now,
+                retry_after=self._retry_after(dispatch, exc.failure.retry_after),
+            )
+        result = transmitted_from_lookup(dispatch, found, time=now, api_url=self.mailjet.api_url)
+        if result is not None:
+            bound.info("an earlier attempt reached Mailjet: reporting it, not sending again")
+        else:
+            bound.info("no earlier attempt reached Mailjet: sending")
+        return result
+
+    def _with_pdfs(
+        self,
+        dispatches: list[Mapping[str, Any]],
+        results: dict[int, dict[str, Any]],
+        now: str,
+    ) -> list[Mapping[str, Any]]:
+        pending = [d["id"] for d in dispatches if d.get("pdf_pending")]
+        if not pending:
+            return dispatches
+        rendered = self.pdfs.render(pending)
+        ready: list[Mapping[str, Any]] = []
+        for dispatch in dispatches:
+            pdf = rendered.get(dispatch["id"])
+            if pdf is None:
+                ready.append(dispatch)
+            elif isinstance(pdf, Exception):
+                _bound(dispatch).warning(
+                    "the invoice PDF could not be rendered; check Odoo's log and wkhtmltopdf",
+                    error=str(pdf),
+                )
+                results[dispatch["id"]] = retry_result(
+                    dispatch,
+                    code="pdf-render",
+                    message=f"Odoo could not render the invoice PDF: {pdf}",
+                    status=None,
+                    time=now,
+                    retry_after=self._retry_after(dispatch),
+                )
+            else:
+                attachments = [*(dispatch.get("attachments") or []), pdf]
+                ready.append({**dispatch, "attachments": attachments, "pdf_pending": False})
+        return ready
+
+    def _send(
+        self, chunk: list[tuple[Mapping[str, Any], dict[str, Any]]], now: str
+    ) -> list[dict[str, Any]]:
+        batch = [dispatch for dispatch, _ in chunk]
+        policy = self.settings.retry_policy
+        try:
+            response = self.mailjet.send([message for _, message in chunk])
+        except MailjetCallFailed as exc:
+            return self._call_failed(batch, exc.failure, now)
+        except Exception as exc:
+            log.exception("unexpected error while sending to Mailjet")
+            failure = CallFailure(FailureKind.BAD_RESPONSE, f"unexpected error: {exc}")
+            return self._call_failed(batch, failure, now)
+        if response.status_code != 200:
+            log.info(
+                "Mailjet refused some messages of the batch; the others went out",
+                status=response.status_code,
+                dispatch_ids=[d["id"] for d in batch],
+            )
+        return results_from_response(
+            batch, response.body, time=now, policy=policy, jitter=self._jitter()
+        )
+
+    def _call_failed(
+        self, batch: list[Mapping[str, Any]], failure: CallFailure, now: str
+    ) -> list[dict[str, Any]]:
+        self.metrics.send_errors.labels(kind=failure.kind).inc()
+        fields = {
+            "dispatch_ids": [d["id"] for d in batch],
+            "custom_ids": [d["custom_id"] for d in batch],
+            "status": failure.status,
+            "error": failure.message,
+        }
+        if failure.kind is FailureKind.AUTH:
+            log.error(
+                "Mailjet refused our credentials; nothing is sent until "
+                "COURIER_MAILJET_API_KEY / COURIER_MAILJET_API_SECRET are fixed",
+                **fields,
+            )
+        elif failure.kind is FailureKind.RATE_LIMITED:
+            log.warning("Mailjet asks us to slow down (429); the batch is retried later", **fields)
+        else:
+            log.warning(
+                f"the Mailjet call failed ({failure.kind}); the batch is retried later and "
+                "checked at Mailjet first so nothing goes out twice",
+                **fields,
+            )
+        return results_for_call_failure(
+            batch, failure, time=now, policy=self.settings.retry_policy, jitter=self._jitter()
+        )
