@@ -13,7 +13,7 @@ from pathlib import Path
 from standin_erp.ranking import STATUS_RANK
 
 ADDON_STATUS = (
-    Path(__file__).resolve().parents[2] / "addon/invoice_courier/models/courier_status.py"
+    Path(__file__).resolve().parents[2] / "addon/invoice_courier/tools/courier_status.py"
 )
 
 

@@ -3,8 +3,6 @@ from . import (  # noqa: F401
     courier_dispatch,
     courier_event,
     courier_recipient,
-    courier_status,
-    courier_time,
     res_company,
     res_config_settings,
 )

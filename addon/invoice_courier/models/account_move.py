@@ -6,7 +6,11 @@ from markupsafe import Markup
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
-from .courier_status import INVOICE_COURIER_STATES, SENDABLE_MOVE_TYPES, UNDELIVERABLE_STATUSES
+from ..tools.courier_status import (
+    INVOICE_COURIER_STATES,
+    SENDABLE_MOVE_TYPES,
+    UNDELIVERABLE_STATUSES,
+)
 
 _logger = logging.getLogger(__name__)
 

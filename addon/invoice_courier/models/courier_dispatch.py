@@ -7,8 +7,8 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
-from .courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES
-from .courier_time import parse_iso, to_iso
+from ..tools.courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES
+from ..tools.courier_time import parse_iso, to_iso
 
 # One claim never returns more than this, whatever the daemon asks: a claim
 # holds row locks and builds base64 payloads in one transaction.

@@ -5,8 +5,8 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .courier_status import EVENT_SOURCES, EVENT_TYPES, UNDELIVERABLE_STATUSES
-from .courier_time import parse_iso
+from ..tools.courier_status import EVENT_SOURCES, EVENT_TYPES, UNDELIVERABLE_STATUSES
+from ..tools.courier_time import parse_iso
 
 _logger = logging.getLogger(__name__)
 

@@ -3,14 +3,14 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
-from .courier_status import (
+from ..tools.courier_status import (
     OPEN_TRACKING_STATUSES,
     RECIPIENT_STATUS_RANK,
     RECIPIENT_STATUSES,
     best_status,
     status_rank,
 )
-from .courier_time import to_iso
+from ..tools.courier_time import to_iso
 
 MAX_OPEN_TRACKING = 500
 

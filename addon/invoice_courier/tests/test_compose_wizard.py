@@ -1,5 +1,5 @@
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-from odoo.addons.invoice_courier.wizards.courier_compose import normalize_strict, split_addresses
+from odoo.addons.invoice_courier.tools.email_address import normalize_strict, split_addresses
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command

@@ -1,4 +1,4 @@
-from odoo.addons.invoice_courier.models.courier_status import (
+from odoo.addons.invoice_courier.tools.courier_status import (
     RECIPIENT_STATUS_RANK,
     RECIPIENT_STATUSES,
     best_status,

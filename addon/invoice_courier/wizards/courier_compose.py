@@ -1,41 +1,12 @@
-import re
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Command
 from odoo.tools import email_normalize
 
+from ..tools.email_address import normalize_strict, split_addresses
+
 TEMPLATE_XMLID = "invoice_courier.mail_template_courier_invoice"
 CUSTOMER_MOVE_TYPES = ("out_invoice", "out_refund")
-
-# Typed addresses may be separated by commas, semicolons or line breaks.
-ADDRESS_SEPARATORS = re.compile(r"[,;\r\n]+")
-# email_normalize() accepts "a@b" or "a@b." that Mailjet refuses: require a
-# dotted domain of proper labels and a local part without stray dots.
-STRICT_EMAIL = re.compile(
-    r"^[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*"
-    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:[^\W\d_]{2,}|xn--[a-z0-9-]+)$"
-)
-NAMED_ADDRESS = re.compile(r"^[^<>]*<([^<>]+)>$")
-
-
-def split_addresses(text):
-    """The non-empty, stripped entries of a typed address list."""
-    return [part.strip() for part in ADDRESS_SEPARATORS.split(text or "") if part.strip()]
-
-
-def normalize_strict(address):
-    """The normalized address, or False when it is not one deliverable address.
-
-    Accepts "anna@customer.example" and "Anna <anna@customer.example>".
-    """
-    candidate = address.strip()
-    named = NAMED_ADDRESS.match(candidate)
-    if named:
-        candidate = named.group(1).strip()
-    if not STRICT_EMAIL.match(candidate):
-        return False
-    return email_normalize(candidate, strict=True) or False
 
 
 def check_sendable(move):
