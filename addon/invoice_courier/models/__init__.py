@@ -3,6 +3,7 @@ from . import (  # noqa: F401
     courier_dispatch,
     courier_event,
     courier_recipient,
+    courier_send_base,
     res_company,
     res_config_settings,
 )

@@ -3,12 +3,11 @@ import uuid
 from collections import defaultdict
 
 from markupsafe import Markup
-from odoo import _, fields, models
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.courier_status import (
     INVOICE_COURIER_STATES,
-    SENDABLE_MOVE_TYPES,
     UNDELIVERABLE_STATUSES,
 )
 
@@ -54,6 +53,9 @@ class AccountMove(models.Model):
         copy=False,
         groups=COURIER_READERS,
     )
+    courier_can_send = fields.Boolean(
+        string="Can be sent by email", compute="_compute_courier_can_send"
+    )
     courier_viewed_at = fields.Datetime(
         string="Viewed on",
         readonly=True,
@@ -61,16 +63,11 @@ class AccountMove(models.Model):
         help="First time the customer opened the invoice's web document.",
     )
 
-    def _courier_check_sendable(self):
+    @api.depends("state", "move_type")
+    def _compute_courier_can_send(self):
+        sending = self.env["courier.send.base"]
         for move in self:
-            if move.state != "posted" or move.move_type not in SENDABLE_MOVE_TYPES:
-                raise UserError(
-                    _(
-                        "Only posted customer invoices and credit notes can be sent by email; "
-                        "%(move)s is not one.",
-                        move=move.display_name,
-                    )
-                )
+            move.courier_can_send = not sending._courier_send_blocker(move)
 
     def action_courier_open_compose(self):
         """The compose window (the UI's action) for this invoice."""

@@ -85,8 +85,7 @@ class CourierDispatch(models.Model):
         moves = self.env["account.move"].browse(
             [vals.get("move_id") for vals in vals_list if vals.get("move_id")]
         )
-        for move in moves:
-            move._courier_check_sendable()
+        self.env["courier.send.base"]._courier_check_sendable(moves)
         now = fields.Datetime.now()
         for vals in vals_list:
             move = self.env["account.move"].browse(vals.get("move_id"))

@@ -3,9 +3,9 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Command
-from odoo.tools import SQL, email_normalize, safe_eval
+from odoo.tools import SQL, safe_eval
 
-from .courier_compose import CUSTOMER_MOVE_TYPES, TEMPLATE_XMLID
+from ..tools.email_address import normalize_strict
 
 
 class CourierBulkSend(models.TransientModel):
@@ -17,6 +17,7 @@ class CourierBulkSend(models.TransientModel):
     """
 
     _name = "courier.bulk.send"
+    _inherit = "courier.send.base"
     _description = "Send several invoices by email"
 
     move_ids = fields.Many2many(
@@ -30,7 +31,7 @@ class CourierBulkSend(models.TransientModel):
         "mail.template",
         string="Email template",
         domain="[('model', '=', 'account.move')]",
-        default=lambda self: self.env.ref(TEMPLATE_XMLID, raise_if_not_found=False),
+        default=lambda self: self._courier_default_template(),
     )
     state = fields.Selection(
         [("draft", "To send"), ("done", "Queued")], string="Step", default="draft", required=True
@@ -83,13 +84,10 @@ class CourierBulkSend(models.TransientModel):
     @api.model
     def _skip_reason(self, move):
         """Why a move cannot be queued, or False when it can."""
-        if move.move_type not in CUSTOMER_MOVE_TYPES:
-            return _("Not a customer invoice or credit note")
-        if move.state == "cancel":
-            return _("Cancelled")
-        if move.state == "draft":
-            return _("Draft")
-        if not email_normalize(move.partner_id.email or ""):
+        blocker = self._courier_send_blocker(move)
+        if blocker:
+            return blocker[0]
+        if not self._courier_default_recipients(move):
             return _(
                 "The customer %(customer)s has no email address",
                 customer=move.partner_id.display_name or "-",
@@ -227,20 +225,11 @@ class CourierBulkSend(models.TransientModel):
         vals_list = []
         for move in sendable:
             subject, body = rendered[move.id]
-            partner = move.partner_id
-            recipient = {
-                "partner_id": partner.id,
-                "email": email_normalize(partner.email),
-                "name": partner.name,
-            }
-            vals_list.append(
-                {
-                    "move_id": move.id,
-                    "subject": subject,
-                    "body_html": body,
-                    "recipient_ids": [Command.create(recipient)],
-                }
-            )
+            commands = [
+                self._courier_recipient_command(normalize_strict(partner.email), partner)
+                for partner in self._courier_default_recipients(move)
+            ]
+            vals_list.append(self._courier_dispatch_vals(move, subject, body, commands))
         # Creating a dispatch writes the invoice's courier_state; through
         # account.move.write each write would also resynchronise and re-check
         # the journal lines (about 100 ms an invoice). Nothing here touches them.

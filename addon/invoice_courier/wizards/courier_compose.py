@@ -1,35 +1,12 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.fields import Command
-from odoo.tools import email_normalize
 
 from ..tools.email_address import normalize_strict, split_addresses
-
-TEMPLATE_XMLID = "invoice_courier.mail_template_courier_invoice"
-CUSTOMER_MOVE_TYPES = ("out_invoice", "out_refund")
-
-
-def check_sendable(move):
-    """Raise the reason a move cannot be sent, in the user's language."""
-    if move.move_type not in CUSTOMER_MOVE_TYPES:
-        raise UserError(
-            move.env._(
-                "%(move)s is not a customer invoice or credit note: only those can be sent.",
-                move=move.display_name,
-            )
-        )
-    if move.state == "draft":
-        raise UserError(
-            move.env._("%(move)s is a draft: post it before sending it.", move=move.display_name)
-        )
-    if move.state == "cancel":
-        raise UserError(
-            move.env._("%(move)s is cancelled: it cannot be sent.", move=move.display_name)
-        )
 
 
 class CourierCompose(models.TransientModel):
     _name = "courier.compose"
+    _inherit = "courier.send.base"
     _description = "Send an invoice by email"
 
     move_id = fields.Many2one(
@@ -57,7 +34,7 @@ class CourierCompose(models.TransientModel):
         "mail.template",
         string="Email template",
         domain="[('model', '=', 'account.move')]",
-        default=lambda self: self.env.ref(TEMPLATE_XMLID, raise_if_not_found=False),
+        default=lambda self: self._courier_default_template(),
     )
     lang = fields.Char(string="Language", compute="_compute_lang")
     subject = fields.Char(compute="_compute_subject_body", store=True, readonly=False)
@@ -90,8 +67,7 @@ class CourierCompose(models.TransientModel):
     @api.depends("move_id")
     def _compute_partner_ids(self):
         for wizard in self:
-            address = wizard.move_id.partner_id
-            wizard.partner_ids = address if address.email else False
+            wizard.partner_ids = self._courier_default_recipients(wizard.move_id)
 
     @api.depends("move_id", "template_id")
     def _compute_lang(self):
@@ -174,15 +150,13 @@ class CourierCompose(models.TransientModel):
         commands, seen = [], set()
         without_email = []
         for partner in self.partner_ids:
-            email = email_normalize(partner.email or "")
+            email = normalize_strict(partner.email)
             if not email:
                 without_email.append(partner.display_name)
                 continue
             if email not in seen:
                 seen.add(email)
-                commands.append(
-                    Command.create({"partner_id": partner.id, "email": email, "name": partner.name})
-                )
+                commands.append(self._courier_recipient_command(email, partner))
         if without_email:
             raise UserError(
                 _(
@@ -201,15 +175,13 @@ class CourierCompose(models.TransientModel):
         for email in valid:
             if email not in seen:
                 seen.add(email)
-                commands.append(
-                    Command.create({"partner_id": False, "email": email, "name": email})
-                )
+                commands.append(self._courier_recipient_command(email))
         return commands
 
     def action_send(self):
         """Queue one courier.dispatch; courierd renders the PDF and sends it."""
         self.ensure_one()
-        check_sendable(self.move_id)
+        self._courier_check_sendable(self.move_id)
         commands = self._recipient_commands()
         if not commands:
             raise UserError(
@@ -218,11 +190,6 @@ class CourierCompose(models.TransientModel):
         if not (self.subject or "").strip():
             raise UserError(_("The email needs a subject."))
         self.env["courier.dispatch"].create(
-            {
-                "move_id": self.move_id.id,
-                "subject": self.subject,
-                "body_html": self.body_html,
-                "recipient_ids": commands,
-            }
+            self._courier_dispatch_vals(self.move_id, self.subject, self.body_html, commands)
         )
         return {"type": "ir.actions.act_window_close"}
