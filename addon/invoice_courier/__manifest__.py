@@ -1,3 +1,5 @@
+# Copyright 2026 Invoice Courier
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 {
     "name": "Invoice Courier",
     "summary": "Send invoices by email through Mailjet and track every delivery fact",
@@ -6,6 +8,8 @@
     "license": "LGPL-3",
     "author": "Invoice Courier",
     "website": "https://github.com/invoice-courier/invoice-courier",
+    "maintainers": ["invoice-courier"],
+    "development_status": "Beta",
     "depends": ["account", "account_payment", "portal", "mail"],
     "data": [
         "security/courier_security.xml",

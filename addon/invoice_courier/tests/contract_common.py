@@ -1,3 +1,5 @@
+# Copyright 2026 Invoice Courier
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Shared setup for the contract, ranking and access tests (not a test module itself)."""
 
 from odoo import Command

@@ -1,3 +1,5 @@
+# Copyright 2026 Invoice Courier
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.addons.account.tests.common import AccountTestInvoicingHttpCommon
 from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.fields import Command

@@ -1,3 +1,5 @@
+# Copyright 2026 Invoice Courier
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from odoo.addons.invoice_courier.tools.courier_status import (
     RECIPIENT_STATUS_RANK,
     RECIPIENT_STATUSES,

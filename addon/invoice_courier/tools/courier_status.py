@@ -1,3 +1,5 @@
+# Copyright 2026 Invoice Courier
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """Status vocabularies and the recipient status ranking (docs/architecture.md).
 
 Kept in one place so the models, the contract methods and the tests agree on

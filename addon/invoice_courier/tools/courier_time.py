@@ -1,3 +1,5 @@
+# Copyright 2026 Invoice Courier
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """UTC ISO-8601 times of the RPC contract ("2026-11-27T08:15:02Z") <-> Odoo datetimes."""
 
 from datetime import datetime, timezone
