@@ -17,6 +17,7 @@ from courierd import __version__
 from courierd.config import ConfigError, Settings, describe, load_settings, resolve_config_file
 from courierd.mailjet.mapping_check import KINDS, MappingKind, check_mapping, infer_kind
 from courierd.mailjet.mapping_files import MappingError
+from courierd.odoo.transport import TransportSelector
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -91,6 +92,15 @@ def _check_config(config: str | None) -> int:
     settings, origins = loaded
     for line in describe(settings, origins):
         print(line)
+    selector = TransportSelector(
+        settings.odoo_transport,
+        url=settings.odoo_url,
+        db=settings.odoo_db,
+        has_password=settings.odoo_password is not None,
+        api_key=settings.odoo_api_key,
+        timeout=min(settings.odoo_timeout, 10.0),
+    )
+    print(f"Odoo transport: {selector.explain()}")
     return EXIT_OK
 
 

@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from courierd.mailjet.event_mapping import load_event_mapping
 from courierd.mailjet.mapping_files import MappingError
 from courierd.mailjet.message_mapping import load_message_mapping
+from courierd.odoo.transport import TransportSetting
 
 ENV_PREFIX = "COURIER_"
 CONFIG_FILE_ENV = "COURIER_CONFIG_FILE"
@@ -43,7 +45,10 @@ class Settings(BaseSettings):
     odoo_url: str = "http://127.0.0.1:8069"
     odoo_db: str
     odoo_login: str
-    odoo_password: SecretStr
+    # The Courier daemon user's API key: JSON-2 needs it; JSON-RPC takes it as the password.
+    odoo_api_key: SecretStr | None = None
+    odoo_password: SecretStr | None = None
+    odoo_transport: TransportSetting = "auto"
     odoo_timeout: float = Field(60.0, gt=0, le=600)
     mailjet_api_key: SecretStr
     mailjet_api_secret: SecretStr
@@ -97,6 +102,31 @@ class Settings(BaseSettings):
             raise ValueError("must be an http:// or https:// URL such as http://127.0.0.1:8069")
         if parts.path not in {"", "/"}:
             raise ValueError("must not have a path: Odoo's JSON-RPC lives at the server root")
+        return value
+
+    @field_validator("odoo_api_key")
+    @classmethod
+    def _check_odoo_api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().strip():
+            raise ValueError("must not be empty; leave it unset to log in with a password")
+        return value
+
+    @field_validator("odoo_password")
+    @classmethod
+    def _check_odoo_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None and info.data.get("odoo_api_key") is None:
+            raise PydanticCustomError(
+                "missing", "Field required", {"alternative": "COURIER_ODOO_API_KEY"}
+            )
+        return value
+
+    @field_validator("odoo_transport")
+    @classmethod
+    def _check_odoo_transport(cls, value: str, info: ValidationInfo) -> str:
+        if value == "json2" and info.data.get("odoo_api_key") is None:
+            raise ValueError(
+                "json2 needs COURIER_ODOO_API_KEY, an API key of the Courier daemon user"
+            )
         return value
 
     @field_validator("webhook_path")
@@ -209,7 +239,11 @@ def _describe_errors(
             )
         elif error["type"] == "missing":
             where = f" or as {key!r} in {config_file}" if config_file else ""
-            problems.append(f"{env_name(key)} is required: set it in the environment{where}")
+            alternative = (error.get("ctx") or {}).get("alternative")
+            either = f" (or {alternative})" if alternative else ""
+            problems.append(
+                f"{env_name(key)} is required{either}: set it in the environment{where}"
+            )
         elif key in env_keys:
             problems.append(f"{env_name(key)} (from the environment) is invalid: {message}")
         elif key in file_keys:

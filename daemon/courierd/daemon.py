@@ -107,6 +107,8 @@ def run_daemon(
         db=settings.odoo_db,
         login=settings.odoo_login,
         password=settings.odoo_password,
+        api_key=settings.odoo_api_key,
+        transport=settings.odoo_transport,
         timeout=settings.odoo_timeout,
     )
 

@@ -112,3 +112,21 @@ def test_run_with_odoo_down_stays_up_and_exits_0_on_sigterm(tmp_path: Path):
     assert events[-1] == "courierd stopped"
     assert "odoo-pass-123" not in stderr
     assert "mj-secret-789" not in stderr
+
+
+def test_check_config_says_which_odoo_transport_and_why():
+    no_key = _courierd("check-config", env=_env(**REQUIRED))
+    assert no_key.returncode == 0, no_key.stderr
+    assert "Odoo transport: jsonrpc: " in no_key.stdout
+    assert "COURIER_ODOO_API_KEY is not set" in no_key.stdout
+    down = _courierd(
+        "check-config",
+        env=_env(
+            **REQUIRED,
+            COURIER_ODOO_API_KEY="odoo-key-abc",
+            COURIER_ODOO_URL=f"http://127.0.0.1:{_free_port()}",  # nothing listens there
+        ),
+    )
+    assert down.returncode == 0, down.stderr
+    assert "Odoo transport: not decided yet: " in down.stdout
+    assert "odoo-key-abc" not in down.stdout + down.stderr

@@ -150,3 +150,43 @@ def test_the_example_config_file_is_valid(required_env):
     assert settings.odoo_db == "courier"  # the environment wins over the example's value
     assert origins["odoo_login"] == "environment"
     assert origins["pdf_concurrency"] == str(example)
+
+
+def test_an_api_key_alone_is_enough_and_masked(required_env):
+    required_env.delenv("COURIER_ODOO_PASSWORD")
+    required_env.setenv("COURIER_ODOO_API_KEY", "odoo-key-abc")
+    required_env.setenv("COURIER_ODOO_TRANSPORT", "json2")
+    settings, origins = load_settings(None)
+    assert settings.odoo_api_key.get_secret_value() == "odoo-key-abc"
+    assert settings.odoo_password is None
+    assert settings.odoo_transport == "json2"
+    text = "\n".join(describe(settings, origins))
+    assert "odoo-key-abc" not in text
+    assert "COURIER_ODOO_API_KEY = ********  (environment)" in text
+    assert "COURIER_ODOO_TRANSPORT = json2  (environment)" in text
+
+
+def test_neither_password_nor_api_key_names_both(required_env):
+    required_env.delenv("COURIER_ODOO_PASSWORD")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert caught.value.problems == [
+        "COURIER_ODOO_PASSWORD is required (or COURIER_ODOO_API_KEY): set it in the environment"
+    ]
+
+
+def test_json2_without_an_api_key_is_refused(required_env):
+    required_env.setenv("COURIER_ODOO_TRANSPORT", "json2")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    [problem] = caught.value.problems
+    assert problem.startswith("COURIER_ODOO_TRANSPORT (from the environment) is invalid")
+    assert "COURIER_ODOO_API_KEY" in problem
+
+
+@pytest.mark.parametrize(("key", "value"), [("TRANSPORT", "xmlrpc"), ("API_KEY", " ")])
+def test_bad_transport_or_empty_key_is_named(required_env, key, value):
+    required_env.setenv(f"COURIER_ODOO_{key}", value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(None)
+    assert any(p.startswith(f"COURIER_ODOO_{key} ") for p in caught.value.problems)

@@ -1,13 +1,22 @@
-"""Thin adapter on odoorpc for the RPC contract of docs/contract.md.
+"""The ERP client: the calls of the RPC contract of docs/contract.md, over either transport.
 
-Each call is retried a few times (exponential backoff with jitter, bounded) on
-transient failures, reconnecting with a fresh login each time: that covers an
-Odoo restart (connection refused, reset, 502/503 from a proxy, expired session).
+The transport is Odoo's JSON-RPC through odoorpc, or JSON-2 (courierd.odoo.json2,
+Odoo 19 and later), as COURIER_ODOO_TRANSPORT and the server decide
+(courierd.odoo.transport). The contract calls name their arguments: JSON-2 takes
+only named ones, JSON-RPC gets the same values in the same order.
+
+Both transports share what follows. Each call is retried a few times (exponential
+backoff with jitter, bounded) on transient failures, reconnecting with a fresh
+login each time: that covers an Odoo restart (connection refused, reset, 502/503
+from a proxy, expired session).
 When the retries are spent the call raises `ErpUnavailable`, which the send loop
-turns into a wait; nothing here ever ends the daemon.
+turns into a wait; nothing here ever ends the daemon. A refused login or API key
+is an `ErpUnavailable` at once (its hint names the setting to check); a method
+that raises (a UserError, an AccessError) is an `ErpCallError`.
 
 An `ErpClient` holds one odoorpc connection and is not thread-safe (neither is
-odoorpc's ODOO object): threads get their own through `clone()`.
+odoorpc's ODOO object): threads get their own through `clone()`, which shares the
+choice of transport.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from courierd.odoo.json2 import JSON2_PATH, Json2Connection, Json2Error
+from courierd.odoo.transport import TransportSelector, TransportSetting
 from courierd.ops.logs import get_logger
 
 log = get_logger(__name__)
@@ -80,6 +91,9 @@ def _rpc_error_name(exc: odoorpc.error.RPCError) -> str:
 def _is_transient(exc: BaseException) -> bool:
     if isinstance(exc, odoorpc.error.RPCError):
         return _rpc_error_name(exc) in _TRANSIENT_RPC_ERRORS
+    if isinstance(exc, Json2Error):
+        # Odoo's own error body names the exception; any other 5xx page is a proxy's.
+        return exc.name in _TRANSIENT_RPC_ERRORS or (not exc.name and exc.status >= 500)
     # URLError/HTTPError, refused/reset connections and socket timeouts are all OSErrors.
     return isinstance(exc, OSError | http.client.HTTPException | json.JSONDecodeError)
 
@@ -91,7 +105,9 @@ class ErpClient:
         url: str,
         db: str,
         login: str,
-        password: SecretStr,
+        password: SecretStr | None = None,
+        api_key: SecretStr | None = None,
+        transport: TransportSetting | TransportSelector = "auto",
         timeout: float = 60.0,
         attempts: int = 3,
         max_wait: float = 8.0,
@@ -101,11 +117,25 @@ class ErpClient:
         self._db = db
         self._login = login
         self._password = password
+        self._api_key = api_key
         self._timeout = timeout
         self._attempts = attempts
         self._max_wait = max_wait
         self._connect = connect
         self._odoo: Any = None
+        self._json2: Json2Connection | None = None
+        self.transport = (
+            transport
+            if isinstance(transport, TransportSelector)
+            else TransportSelector(
+                transport,
+                url=url,
+                db=db,
+                has_password=password is not None,
+                api_key=api_key,
+                timeout=min(timeout, 10.0),
+            )
+        )
 
     def clone(self) -> ErpClient:
         """A client with the same settings and its own connection (one per thread)."""
@@ -114,6 +144,8 @@ class ErpClient:
             db=self._db,
             login=self._login,
             password=self._password,
+            api_key=self._api_key,
+            transport=self.transport,
             timeout=self._timeout,
             attempts=self._attempts,
             max_wait=self._max_wait,
@@ -122,27 +154,37 @@ class ErpClient:
 
     # The contract's calls.
 
+    # The contract's calls; the argument names are the contract's (docs/contract.md).
+
     def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]:
-        return self._call(DISPATCH_MODEL, "courier_claim", worker_id, limit, lease_seconds)
+        return self._call(
+            DISPATCH_MODEL,
+            "courier_claim",
+            worker_id=worker_id,
+            limit=limit,
+            lease_seconds=lease_seconds,
+        )
 
     def render_pdf(self, dispatch_id: int) -> dict[str, Any]:
-        return self._call(DISPATCH_MODEL, "courier_render_pdf", dispatch_id)
+        return self._call(DISPATCH_MODEL, "courier_render_pdf", dispatch_id=dispatch_id)
 
     def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, Any]:
-        return self._call(DISPATCH_MODEL, "courier_render_pdfs", dispatch_ids)
+        return self._call(DISPATCH_MODEL, "courier_render_pdfs", dispatch_ids=dispatch_ids)
 
     def report(self, results: list[dict[str, Any]]) -> dict[str, int]:
-        return self._call(DISPATCH_MODEL, "courier_report", results)
+        return self._call(DISPATCH_MODEL, "courier_report", results=results)
 
     def ingest(self, events: list[dict[str, Any]]) -> dict[str, int]:
-        return self._call(EVENT_MODEL, "courier_ingest", events)
+        return self._call(EVENT_MODEL, "courier_ingest", events=events)
 
     def open_tracking(self, limit: int, max_age_days: int) -> list[dict[str, Any]]:
-        return self._call(RECIPIENT_MODEL, "courier_open_tracking", limit, max_age_days)
+        return self._call(
+            RECIPIENT_MODEL, "courier_open_tracking", limit=limit, max_age_days=max_age_days
+        )
 
     # Plumbing.
 
-    def _call(self, model: str, method: str, *args: Any) -> Any:
+    def _call(self, model: str, method: str, **arguments: Any) -> Any:
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
             wait=wait_random_exponential(multiplier=0.5, max=self._max_wait),
@@ -153,7 +195,7 @@ class ErpClient:
         try:
             for attempt in retrying:
                 with attempt:
-                    return self._call_once(model, method, list(args))
+                    return self._call_once(model, method, arguments)
         except _Transient as exc:
             cause = exc.__cause__
             raise ErpUnavailable(
@@ -162,10 +204,18 @@ class ErpClient:
             ) from cause
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    def _call_once(self, model: str, method: str, args: list[Any]) -> Any:
+    def _call_once(self, model: str, method: str, arguments: dict[str, Any]) -> Any:
+        try:
+            transport = self.transport.choice().name
+        except Exception as exc:
+            if _is_transient(exc):
+                raise _Transient(f"asking which API Odoo serves: {exc}") from exc
+            raise
+        if transport == "json2":
+            return self._call_json2(model, method, arguments)
         odoo = self._connection()
         try:
-            return odoo.execute_kw(model, method, args)
+            return odoo.execute_kw(model, method, list(arguments.values()))
         except Exception as exc:
             if _is_transient(exc):
                 self._odoo = None  # next attempt logs in again: Odoo may have restarted
@@ -178,15 +228,22 @@ class ErpClient:
         if self._odoo is not None:
             return self._odoo
         host, port, protocol = parse_odoo_url(self._url)
+        secret = self._password or self._api_key  # Odoo takes an API key as the password
+        if secret is None:
+            raise ErpUnavailable(
+                "JSON-RPC needs a password or an API key",
+                "set COURIER_ODOO_PASSWORD or COURIER_ODOO_API_KEY",
+            )
         try:
             odoo = self._connect(host, protocol=protocol, port=port, timeout=self._timeout)
-            odoo.login(self._db, self._login, self._password.get_secret_value())
+            odoo.login(self._db, self._login, secret.get_secret_value())
         except odoorpc.error.RPCError as exc:
             if _is_transient(exc):
                 raise _Transient(str(exc)) from exc
+            secret = "COURIER_ODOO_PASSWORD" if self._password else "COURIER_ODOO_API_KEY"
             raise ErpUnavailable(
                 f"Odoo refused the login of {self._login!r} on database {self._db!r}: {exc}",
-                "check COURIER_ODOO_DB, COURIER_ODOO_LOGIN and COURIER_ODOO_PASSWORD",
+                f"check COURIER_ODOO_DB, COURIER_ODOO_LOGIN and {secret}",
             ) from exc
         except Exception as exc:
             if _is_transient(exc):
@@ -194,6 +251,38 @@ class ErpClient:
             raise
         self._odoo = odoo
         return odoo
+
+    def _call_json2(self, model: str, method: str, arguments: dict[str, Any]) -> Any:
+        if self._api_key is None:
+            raise ErpUnavailable(
+                "JSON-2 needs the API key of the Courier daemon user",
+                "set COURIER_ODOO_API_KEY, or COURIER_ODOO_TRANSPORT=jsonrpc with a password",
+            )
+        if self._json2 is None:
+            self._json2 = Json2Connection(self._url, self._db, self._api_key, self._timeout)
+        try:
+            return self._json2.call(model, method, arguments)
+        except Json2Error as exc:
+            if _is_transient(exc):
+                raise _Transient(str(exc)) from exc
+            if exc.status == 401 or exc.name == "odoo.exceptions.AccessDenied":
+                raise ErpUnavailable(
+                    f"Odoo refused the API key on database {self._db!r}: {exc.message}",
+                    "check COURIER_ODOO_API_KEY (a key of the Courier daemon user, "
+                    "Preferences > Account Security) and COURIER_ODOO_DB",
+                ) from exc
+            if exc.status == 404 and not exc.name:
+                raise ErpUnavailable(
+                    f"Odoo at {self._url} does not serve JSON-2 ({JSON2_PATH}) for database "
+                    f"{self._db!r}",
+                    "JSON-2 needs Odoo 19 or later: check COURIER_ODOO_DB, or set "
+                    "COURIER_ODOO_TRANSPORT=auto or jsonrpc for an older Odoo",
+                ) from exc
+            raise ErpCallError(f"Odoo refused {model}.{method}: {exc}") from exc
+        except Exception as exc:
+            if _is_transient(exc):
+                raise _Transient(str(exc)) from exc
+            raise
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
