@@ -9,6 +9,9 @@ BIN=.venv/bin
 
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
+# The addon as OCA reviews it: pylint-odoo with OCA's settings, OCA's manifest and XML checks.
+"$BIN/pylint" --rcfile=.pylintrc addon/invoice_courier
+"$BIN/oca-checks-odoo-module" addon/invoice_courier/__manifest__.py
 
 if scripts/odoo-home.sh >/dev/null 2>&1; then
     scripts/start-postgres.sh

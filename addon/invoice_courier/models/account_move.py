@@ -265,7 +265,7 @@ class AccountMove(models.Model):
             vals_list.append(
                 {
                     # Every visit is its own fact.
-                    "dedupe_key": "%s:viewed:%s:%s" % (source, move.id, uuid.uuid4().hex),
+                    "dedupe_key": f"{source}:viewed:{move.id}:{uuid.uuid4().hex}",
                     "type": "viewed",
                     "event_time": when,
                     "source": source,

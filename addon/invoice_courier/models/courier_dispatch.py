@@ -125,9 +125,8 @@ class CourierDispatch(models.Model):
     @api.depends("move_id.display_name", "subject")
     def _compute_display_name(self):
         for dispatch in self:
-            dispatch.display_name = "%s - %s" % (
-                dispatch.move_id.display_name or "",
-                dispatch.subject or "",
+            dispatch.display_name = (
+                f"{dispatch.move_id.display_name or ''} - {dispatch.subject or ''}"
             )
 
     def action_courier_cancel(self):
@@ -394,8 +393,8 @@ class CourierDispatch(models.Model):
             )
             events.append(
                 {
-                    "dedupe_key": "transmitted:%s"
-                    % (message_id or "%s:%s" % (self.custom_id, recipient.email)),
+                    "dedupe_key": "transmitted:"
+                    + (message_id or f"{self.custom_id}:{recipient.email}"),
                     "type": "transmitted",
                     "time": to_iso(when),
                     "source": "daemon",

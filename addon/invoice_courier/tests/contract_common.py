@@ -35,8 +35,8 @@ class CourierCase(AccountTestInvoicingCommon):
         return self.env["courier.dispatch"].create(
             {
                 "move_id": move.id,
-                "subject": "Invoice %s" % move.name,
-                "body_html": "<p>Dear customer,</p><p>here is <b>%s</b>.</p>" % move.name,
+                "subject": f"Invoice {move.name}",
+                "body_html": f"<p>Dear customer,</p><p>here is <b>{move.name}</b>.</p>",
                 "recipient_ids": [
                     Command.create({"email": email, "name": email.split("@")[0]})
                     for email in emails
@@ -70,7 +70,7 @@ class CourierCase(AccountTestInvoicingCommon):
                         {
                             "email": recipient.email,
                             "message_id": str(1152921504606846976 + recipient.id),
-                            "message_uuid": "uuid-%s" % recipient.id,
+                            "message_uuid": f"uuid-{recipient.id}",
                         }
                         for recipient in dispatch.recipient_ids
                     ],
@@ -81,7 +81,7 @@ class CourierCase(AccountTestInvoicingCommon):
     @staticmethod
     def event(recipient, type_, time, key=None, **extra):
         return {
-            "dedupe_key": key or "mj:%s:%s:%s" % (type_, recipient.message_id, time),
+            "dedupe_key": key or f"mj:{type_}:{recipient.message_id}:{time}",
             "type": type_,
             "time": time,
             "source": "mailjet_webhook",

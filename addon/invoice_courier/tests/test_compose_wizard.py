@@ -251,7 +251,7 @@ class TestComposeWizard(AccountTestInvoicingCommon):
             described = self.env[model].with_context(lang="fr_FR").fields_get([field])[field]
             return described["string"], dict(described.get("selection") or [])
 
-        string, states = labels("account.move", "courier_state")
+        _string, states = labels("account.move", "courier_state")
         self.assertEqual(
             states,
             {

@@ -34,8 +34,8 @@ class TestDispatchCreate(CourierCase):
         self.assertEqual(dispatch.reply_to, SENDER)
         self.assertTrue(dispatch.queued_at)
         self.assertEqual(dispatch.requested_by_id, self.env.user)
-        self.assertIn("/my/invoices/%s" % move.id, dispatch.web_url)
-        self.assertIn("access_token=%s" % move.access_token, dispatch.web_url)
+        self.assertIn(f"/my/invoices/{move.id}", dispatch.web_url)
+        self.assertIn(f"access_token={move.access_token}", dispatch.web_url)
         self.assertTrue(dispatch.web_url.startswith("http"))
         self.assertEqual(move.courier_state, "queued")
         self.assertEqual(dispatch.recipient_ids.status, "queued")
@@ -265,13 +265,13 @@ class TestReport(CourierCase):
         for recipient in dispatch.recipient_ids:
             self.assertEqual(recipient.status, "transmitted")
             self.assertEqual(recipient.message_id, str(1152921504606846976 + recipient.id))
-            self.assertEqual(recipient.message_uuid, "uuid-%s" % recipient.id)
+            self.assertEqual(recipient.message_uuid, f"uuid-{recipient.id}")
         events = dispatch.event_ids
         self.assertEqual(sorted(events.mapped("type")), ["transmitted", "transmitted"])
         self.assertEqual(set(events.mapped("source")), {"daemon"})
         self.assertEqual(
             set(events.mapped("dedupe_key")),
-            {"transmitted:%s" % r.message_id for r in dispatch.recipient_ids},
+            {f"transmitted:{r.message_id}" for r in dispatch.recipient_ids},
         )
         self.assertEqual(move.courier_state, "sent")
         self.assertTrue(move.is_move_sent)
@@ -494,9 +494,9 @@ class TestConcurrentClaims(TransactionCase):
                 [
                     {
                         "move_id": move.id,
-                        "subject": "Concurrent %s" % index,
+                        "subject": f"Concurrent {index}",
                         "sender_email": SENDER,
-                        "recipient_ids": [Command.create({"email": "c%s@x.example" % index})],
+                        "recipient_ids": [Command.create({"email": f"c{index}@x.example"})],
                     }
                     for index in range(4)
                 ]

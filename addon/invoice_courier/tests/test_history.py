@@ -40,7 +40,7 @@ class TestEmailHistory(CourierCase):
         dispatch = self.make_dispatch(move)
         recipient = dispatch.recipient_ids
         email = Form(recipient, view="invoice_courier.courier_recipient_view_form_email")
-        self.assertEqual(email.subject, "Invoice %s" % move.name)
+        self.assertEqual(email.subject, f"Invoice {move.name}")
         self.assertIn(move.name, str(email.body_html))
         self.assertEqual(email.sender_email, dispatch.sender_email)
         self.assertEqual(email.email, "anna@customer.example")

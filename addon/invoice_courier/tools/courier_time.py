@@ -2,7 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 """UTC ISO-8601 times of the RPC contract ("2026-11-27T08:15:02Z") <-> Odoo datetimes."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from odoo import fields
 
@@ -28,6 +28,6 @@ def parse_iso(value, default=None):
             parsed = None
         if parsed is not None:
             if parsed.tzinfo is not None:
-                parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
             return parsed.replace(microsecond=0)
     return default or fields.Datetime.now()
