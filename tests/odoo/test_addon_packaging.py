@@ -5,7 +5,8 @@ install it) and reads the archive. With an Odoo 18 at $ODOO_HOME (default
 /opt/odoo18) it also installs the wheel into a throwaway venv made from
 Odoo's python with --system-site-packages (never into Odoo's own venv) and
 asks Odoo where the module is: the wheel's copy under site-packages, with no
-addons-path entry.
+addons-path entry. Odoo's own packages reach the throwaway venv through a .pth
+file, read-only.
 """
 
 from __future__ import annotations
@@ -79,12 +80,16 @@ def test_wheel_installs_into_an_odoo_venv_and_odoo_finds_it(wheel: Path, tmp_pat
     made = run([str(home / "venv/bin/python"), "-m", "venv", "--system-site-packages", str(venv)])
     assert made.returncode == 0, made.stderr
     python = venv / "bin" / "python"
+    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
+    site_packages = Path(run([str(python), "-c", purelib]).stdout.strip())
+    # A venv made from a venv's python sees the base python's packages, not the
+    # Odoo venv's: a .pth lends it those (babel, lxml...) without touching that venv.
+    odoo_packages = run([str(home / "venv/bin/python"), "-c", purelib]).stdout.strip()
+    (site_packages / "odoo-venv.pth").write_text(odoo_packages + "\n")
     # --no-deps: the odoo requirement is Odoo itself, present from source, not as a distribution.
     installed = run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)])
     assert installed.returncode == 0, installed.stderr
-    purelib = "import sysconfig; print(sysconfig.get_path('purelib'))"
-    site_packages = run([str(python), "-c", purelib])
-    wheel_copy = Path(site_packages.stdout.strip()) / "odoo" / "addons" / "invoice_courier"
+    wheel_copy = site_packages / "odoo" / "addons" / "invoice_courier"
     assert (wheel_copy / "__manifest__.py").is_file()
     # Odoo from its source tree, the addon from nowhere but the venv's site-packages.
     found = run(
