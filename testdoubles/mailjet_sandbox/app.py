@@ -51,6 +51,19 @@ def _reason(status: int) -> str:
         return "Error"
 
 
+# Query parameters of /v3/REST/message that fill a field left empty otherwise.
+SHOW_FIELDS = {"ShowContactAlt": "ContactAlt", "ShowCustomID": "CustomID", "ShowSubject": "Subject"}
+
+
+def _shown(request: Request) -> frozenset[str]:
+    """The fields whose Show* parameter is true (mailjet-rest sends "true" or "True")."""
+    return frozenset(
+        field
+        for param, field in SHOW_FIELDS.items()
+        if request.args.get(param, "").strip().lower() in ("true", "1")
+    )
+
+
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
 
@@ -169,7 +182,8 @@ class SandboxApp:
         found = self.sandbox.store.find_messages(
             custom_id=request.args.get("CustomID"), email=request.args.get("ContactAlt")
         )
-        return self._listing([self.sandbox.message_resource(m) for m in found], request)
+        shown = _shown(request)
+        return self._listing([self.sandbox.message_resource(m, shown) for m in found], request)
 
     def _on_message_one(self, request: Request, message_id: str) -> Response:
         denied = self._rest_auth_failure(request)
@@ -178,7 +192,7 @@ class SandboxApp:
         msg = self.sandbox.store.get_message(int(message_id)) if message_id.isdigit() else None
         if msg is None:
             return _json(errors.rest_error(404, "Object not found"), 404)
-        item = self.sandbox.message_resource(msg)
+        item = self.sandbox.message_resource(msg, _shown(request))
         return _json({"Count": 1, "Data": [item], "Total": 1})
 
     def _on_history(self, request: Request, message_id: str) -> Response:

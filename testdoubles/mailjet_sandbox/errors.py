@@ -42,8 +42,14 @@ def send_auth_error() -> dict[str, Any]:
     return send_error("mj-0015", AUTH_FAILURE_TEXT, status=401)
 
 
-def malformed_json_error() -> dict[str, Any]:
-    return send_error("mj-0002", "Malformed JSON, please review the syntax and properties types.")
+def malformed_json_error(related_to: list[str] | None = None) -> dict[str, Any]:
+    """mj-0002, Mailjet's whole-call answer to a body it cannot read into its objects.
+
+    `related_to` names the property it had no place for (e.g. "Messages[0].Foo").
+    """
+    return send_error(
+        "mj-0002", "Malformed JSON, please review the syntax and properties types.", related_to
+    )
 
 
 def rest_error(status: int, message: str) -> dict[str, Any]:

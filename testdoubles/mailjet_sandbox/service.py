@@ -228,7 +228,12 @@ class MailjetSandbox:
 
     # -- REST lookups (/v3/REST/message, /v3/REST/messagehistory) ---------
 
-    def message_resource(self, msg: StoredMessage) -> dict[str, Any]:
+    def message_resource(self, msg: StoredMessage, shown: frozenset[str]) -> dict[str, Any]:
+        """One item of /v3/REST/message; `shown` holds the Show* fields asked for.
+
+        Mailjet leaves ContactAlt, Subject and CustomID empty unless the call sets
+        ShowContactAlt, ShowSubject or ShowCustomID to true.
+        """
         now = time.time()
         happened = [e.body["event"] for e in self.store.events_of(msg.message_id, now)]
         facts = msg.facts
@@ -237,9 +242,9 @@ class MailjetSandbox:
             "AttachmentCount": facts.get("attachments", 0),
             "AttemptCount": 0,
             "CampaignID": events.campaign_id(facts.get("campaign", "")),
-            "ContactAlt": msg.email,
+            "ContactAlt": msg.email if "ContactAlt" in shown else "",
             "ContactID": events.contact_id(msg.email),
-            "CustomID": msg.custom_id,
+            "CustomID": msg.custom_id if "CustomID" in shown else "",
             "Delay": 0,
             "DestinationID": 0,
             "FilterTime": 0,
@@ -255,7 +260,7 @@ class MailjetSandbox:
             "SpamassRules": "",
             "StatePermanent": events.message_status(happened) in ("bounce", "blocked"),
             "Status": events.message_status(happened),
-            "Subject": msg.subject,
+            "Subject": msg.subject if "Subject" in shown else "",
             "UUID": msg.uuid,
         }
 

@@ -2,27 +2,75 @@
 
 Pure functions: a decoded JSON body in, either a whole-call error or, per
 message, a parsed message or its list of errors. Checks follow the
-"Message JSON properties" and "Send API errors" tables of Mailjet's docs.
+"Message JSON properties", "Set global payload properties" and "Send API
+errors" sections of Mailjet's Send API v3.1 guide; docs/sandbox.md lists the
+sources of every rule that is not in that guide.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailjet_sandbox.errors import send_error
+from mailjet_sandbox.errors import malformed_json_error, send_error
 from mailjet_sandbox.templates import template_html, template_text
 
 MAX_MESSAGES = 50
-MAX_RECIPIENTS = 50  # per call, To + Cc + Bcc of every message
+# Per call: To + Cc + Bcc of every message. Mailjet's own integration test sends 51
+# messages of one recipient each and gets send-0015 for the whole call.
+MAX_RECIPIENTS = 50
 MAX_SUBJECT = 255
 MAX_URLTAGS = 256
 MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024
 TRACKING_VALUES = ("account_default", "disabled", "enabled")
+PRIORITY_VALUES = (0, 1, 2, 3)  # X-Mailjet-Prio's four levels
 RECIPIENT_FIELDS = ("To", "Cc", "Bcc")
+
+# The properties Mailjet knows, and where. Anything else is refused as a whole
+# call with mj-0002 naming its path (see `unknown_property`).
+TOP_LEVEL_PROPERTIES = frozenset({"Messages", "Globals", "SandboxMode", "AdvanceErrorHandling"})
+ADDRESS_FIELDS = ("From", "Sender", "ReplyTo", "TemplateErrorReporting")
+ATTACHMENT_FIELDS = ("Attachments", "InlinedAttachments")
+MESSAGE_PROPERTIES = frozenset(
+    {
+        *ADDRESS_FIELDS,
+        *RECIPIENT_FIELDS,
+        *ATTACHMENT_FIELDS,
+        "Subject",
+        "TextPart",
+        "HTMLPart",
+        "TemplateID",
+        "TemplateLanguage",
+        "TemplateErrorDeliver",
+        "Priority",
+        "CustomCampaign",
+        "DeduplicateCampaign",
+        "TrackOpens",
+        "TrackClicks",
+        "CustomID",
+        "EventPayload",
+        "MonitoringCategory",
+        "URLTags",
+        "Headers",
+        "Variables",
+    }
+)
+# "In Globals you can specify values for all message properties, except To."
+GLOBAL_PROPERTIES = MESSAGE_PROPERTIES - {"To"}
+ADDRESS_PROPERTIES = frozenset({"Email", "Name"})
+ATTACHMENT_PROPERTIES = frozenset({"ContentType", "Filename", "Base64Content", "ContentID"})
+# How a Globals value meets the message's own: objects merge (the message's keys
+# win), arrays append (Globals' items first), anything else is the message's.
+MERGED_OBJECTS = frozenset({*ADDRESS_FIELDS, "Headers", "Variables"})
+APPENDED_ARRAYS = frozenset({"Cc", "Bcc", *ATTACHMENT_FIELDS})
+
+# A From whose local part starts with this is "not authorized" (send-0008, 403),
+# the way recognisable recipient addresses bounce (docs/sandbox.md).
+UNAUTHORIZED_SENDER_PREFIX = "unauthorized"
 
 # Headers that have a dedicated message property: Mailjet refuses them in
 # "Headers" (send-0011).
@@ -325,12 +373,44 @@ def _check_headers(msg: dict[str, Any], errors: list[dict[str, Any]]) -> dict[st
     return headers
 
 
+def _unauthorized(email: str) -> bool:
+    return email.partition("@")[0].lower().startswith(UNAUTHORIZED_SENDER_PREFIX)
+
+
+def _check_priority(msg: dict[str, Any], errors: list[dict[str, Any]]) -> None:
+    value = msg.get("Priority")
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.append(_type_mismatch("Priority", "integer"))
+    elif value not in PRIORITY_VALUES:
+        allowed = ", ".join(str(v) for v in PRIORITY_VALUES)
+        errors.append(
+            send_error(
+                "mj-0005",
+                f'"{value}" is not an allowed value for "Priority". Allowed values: {allowed}.',
+                ["Priority"],
+            )
+        )
+
+
 def check_message(index: int, msg: Any) -> Message | list[dict[str, Any]]:
     """Validate one entry of ``Messages``: the parsed message, or its errors."""
     if not isinstance(msg, dict):
         return [_type_mismatch(f"Messages[{index}]", "message object")]
     errors: list[dict[str, Any]] = []
     sender = _check_address(msg.get("From"), "From", errors, required=True)
+    if sender is not None and _unauthorized(sender.email):
+        errors.append(
+            send_error(
+                "send-0008",
+                f'"{sender.email}" is not an authorized sender: validate it on the '
+                '"Sender domains & addresses" page first.',
+                ["From"],
+                status=403,
+            )
+        )
+    _check_address(msg.get("Sender"), "Sender", errors, required=False)
     recipients = _check_recipients(msg, errors)
     reply_to = _check_address(msg.get("ReplyTo"), "ReplyTo", errors, required=False)
     subject = _check_string(msg, "Subject", errors, MAX_SUBJECT)
@@ -376,7 +456,12 @@ def check_message(index: int, msg: Any) -> Message | list[dict[str, Any]]:
     custom_id = _check_string(msg, "CustomID", errors) or ""
     event_payload = _check_string(msg, "EventPayload", errors) or ""
     custom_campaign = _check_string(msg, "CustomCampaign", errors) or ""
-    if msg.get("DeduplicateCampaign") and not custom_campaign:
+    _check_string(msg, "MonitoringCategory", errors)
+    _check_priority(msg, errors)
+    deduplicate = msg.get("DeduplicateCampaign")
+    if deduplicate is not None and not isinstance(deduplicate, bool):
+        errors.append(_type_mismatch("DeduplicateCampaign", "boolean"))
+    if deduplicate is True and not custom_campaign:
         errors.append(
             send_error(
                 "send-0012",
@@ -445,46 +530,128 @@ def _count_recipients(messages: list[Any]) -> int:
     return total
 
 
-def check_send_payload(payload: Any) -> CheckedPayload:
-    """Validate a decoded Send API v3.1 body."""
+def _unknown_in(obj: Any, known: frozenset[str], path: str) -> str | None:
+    if not isinstance(obj, dict):
+        return None
+    for key in obj:
+        if key not in known:
+            return f"{path}.{key}" if path else str(key)
+    return None
+
+
+def _unknown_in_message(msg: Any, known: frozenset[str], path: str) -> str | None:
+    """First unknown property of a message (or of Globals), nested objects included.
+
+    Only shapes are walked here; a value of the wrong type is left to the
+    type checks, which report it per message (mj-0004).
+    """
+    found = _unknown_in(msg, known, path)
+    if found is not None or not isinstance(msg, dict):
+        return found
+    for prop in ADDRESS_FIELDS:
+        found = _unknown_in(msg.get(prop), ADDRESS_PROPERTIES, f"{path}.{prop}")
+        if found is not None:
+            return found
+    for prop, allowed in (
+        *((kind, ADDRESS_PROPERTIES) for kind in RECIPIENT_FIELDS),
+        *((kind, ATTACHMENT_PROPERTIES) for kind in ATTACHMENT_FIELDS),
+    ):
+        items = msg.get(prop)
+        if isinstance(items, list):
+            for i, item in enumerate(items):
+                found = _unknown_in(item, allowed, f"{path}.{prop}[{i}]")
+                if found is not None:
+                    return found
+    return None
+
+
+def unknown_property(payload: dict[str, Any]) -> str | None:
+    """Path of the first property Mailjet does not accept where it stands, or None.
+
+    `SandboxMode` inside a message, `Globals` inside a message, `To` in
+    Globals and a misspelt key anywhere are all unknown there.
+    """
+    found = _unknown_in(payload, TOP_LEVEL_PROPERTIES, "")
+    if found is not None:
+        return found
+    found = _unknown_in_message(payload.get("Globals"), GLOBAL_PROPERTIES, "Globals")
+    if found is not None:
+        return found
+    messages = payload.get("Messages")
+    if isinstance(messages, list):
+        for i, msg in enumerate(messages):
+            found = _unknown_in_message(msg, MESSAGE_PROPERTIES, f"Messages[{i}]")
+            if found is not None:
+                return found
+    return None
+
+
+def merge_globals(globals_: dict[str, Any], msg: Any) -> Any:
+    """The message as Mailjet sends it once `Globals` is applied (its own values win)."""
+    if not isinstance(msg, dict):
+        return msg
+    merged = copy.deepcopy(globals_)
+    for key, value in msg.items():
+        shared = merged.get(key)
+        if key in MERGED_OBJECTS and isinstance(shared, dict) and isinstance(value, dict):
+            merged[key] = {**shared, **value}
+        elif key in APPENDED_ARRAYS and isinstance(shared, list) and isinstance(value, list):
+            merged[key] = [*shared, *value]
+        else:
+            merged[key] = value
+    return merged
+
+
+def _whole_call_error(payload: Any) -> dict[str, Any] | None:
+    """The error Mailjet answers for the whole call, in the order it checks, or None."""
     if not isinstance(payload, dict):
-        return CheckedPayload(
-            global_error=send_error(
-                "mj-0002", "Malformed JSON, please review the syntax and properties types."
-            )
-        )
-    sandbox_mode = payload.get("SandboxMode", False)
-    if not isinstance(sandbox_mode, bool):
-        return CheckedPayload(global_error=_type_mismatch("SandboxMode", "boolean"))
+        return malformed_json_error()
+    unknown = unknown_property(payload)
+    if unknown is not None:
+        # Mailjet reads the body into typed objects: a property it has no place for
+        # makes the JSON "malformed" (docs/sandbox.md, "Unknown properties").
+        return malformed_json_error([unknown])
+    for prop in ("SandboxMode", "AdvanceErrorHandling"):
+        if prop in payload and not isinstance(payload[prop], bool):
+            return _type_mismatch(prop, "boolean")
+    if "Globals" in payload and not isinstance(payload["Globals"], dict):
+        return _type_mismatch("Globals", "object")
     messages = payload.get("Messages")
     if messages is None:
-        return CheckedPayload(global_error=_missing("Messages"))
+        return _missing("Messages")
     if not isinstance(messages, list):
-        return CheckedPayload(global_error=_type_mismatch("Messages", "array of messages"))
+        return _type_mismatch("Messages", "array of messages")
     if not messages:
-        return CheckedPayload(
-            global_error=send_error(
-                "mj-0007", 'The "Messages" array cannot be empty.', ["Messages"]
-            )
+        return send_error("mj-0007", 'The "Messages" array cannot be empty.', ["Messages"])
+    globals_ = payload.get("Globals") or {}
+    # Mailjet counts before it counts messages: its own integration test sends 51
+    # messages of one recipient each and gets send-0015, not mj-0008.
+    if _count_recipients([merge_globals(globals_, m) for m in messages]) > MAX_RECIPIENTS:
+        # Mailjet's own wording (api-documentation#12): a whole-call error.
+        return send_error(
+            "send-0015",
+            f"Total number of recipients exceeded. Max allowed - {MAX_RECIPIENTS}.",
+            ["To", "Bcc", "Cc"],
         )
     if len(messages) > MAX_MESSAGES:
-        return CheckedPayload(
-            global_error=send_error(
-                "mj-0008",
-                f'"Messages" holds {len(messages)} elements, over the maximum of {MAX_MESSAGES}.',
-                ["Messages"],
-            )
+        return send_error(
+            "mj-0008",
+            f'"Messages" holds {len(messages)} elements, over the maximum of {MAX_MESSAGES}.',
+            ["Messages"],
         )
-    if _count_recipients(messages) > MAX_RECIPIENTS:
-        # Mailjet's own wording (api-documentation#12): a whole-call error.
-        return CheckedPayload(
-            global_error=send_error(
-                "send-0015",
-                f"Total number of recipients exceeded. Max allowed - {MAX_RECIPIENTS}.",
-                ["To", "Bcc", "Cc"],
-            )
-        )
+    return None
+
+
+def check_send_payload(payload: Any) -> CheckedPayload:
+    """Validate a decoded Send API v3.1 body."""
+    error = _whole_call_error(payload)
+    if error is not None:
+        return CheckedPayload(global_error=error)
+    globals_ = payload.get("Globals") or {}
     return CheckedPayload(
-        sandbox_mode=sandbox_mode,
-        results=[check_message(i, msg) for i, msg in enumerate(messages)],
+        sandbox_mode=payload.get("SandboxMode", False),
+        results=[
+            check_message(i, merge_globals(globals_, msg))
+            for i, msg in enumerate(payload["Messages"])
+        ],
     )

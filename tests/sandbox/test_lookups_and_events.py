@@ -31,7 +31,8 @@ def test_message_by_id_and_by_custom_id(
     message_id = sent["MessageID"]
 
     wait_until(lambda: rest_client.message.get(id=message_id).json()["Data"][0]["Status"] == "sent")
-    one = rest_client.message.get(id=message_id).json()
+    shown = {"ShowContactAlt": "true", "ShowCustomID": "true", "ShowSubject": "true"}
+    one = rest_client.message.get(id=message_id, filters=shown).json()
     assert one["Count"] == 1 and one["Total"] == 1
     item = one["Data"][0]
     assert item["ID"] == message_id

@@ -89,7 +89,7 @@ def test_one_bad_message_in_three_is_http_400_and_the_two_good_ones_are_sent(
 
 def test_51_messages_rejected(sandbox: SandboxServer, send_client: Client, outbox: Path) -> None:
     with pytest.raises(ValidationError) as caught:
-        send_client.send.create(data={"Messages": [message() for _ in range(51)]})
+        send_client.send.create(data={"Messages": [message() | {"To": []} for _ in range(51)]})
     body = json.loads(caught.value.response_body)
     assert body["ErrorCode"] == "mj-0008"
     assert body["StatusCode"] == 400

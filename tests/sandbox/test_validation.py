@@ -158,12 +158,21 @@ def test_whole_call_errors() -> None:
 
 
 def test_51_messages_rejected_as_a_whole() -> None:
-    checked = check_send_payload({"Messages": [message() for _ in range(51)]})
+    # Each without recipients, so only the message count is over its limit.
+    checked = check_send_payload({"Messages": [message() | {"To": []} for _ in range(51)]})
     assert checked.global_error is not None
     assert checked.global_error["ErrorCode"] == "mj-0008"
     assert checked.global_error["ErrorRelatedTo"] == ["Messages"]
     assert checked.http_status == 400
     assert checked.results == []
+
+
+def test_recipients_are_counted_before_messages() -> None:
+    # Mailjet's own integration test (TransactionalEmailBuilderIT): 51 messages of
+    # one recipient each get send-0015, not mj-0008.
+    checked = check_send_payload({"Messages": [message() for _ in range(51)]})
+    assert checked.global_error is not None
+    assert checked.global_error["ErrorCode"] == "send-0015"
 
 
 def test_recipients_limit_is_per_call() -> None:
