@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The project's test command (run through `make test`): lint, then the whole
-# pytest suite. Tests that need a real Odoo 18 use the one found at
-# $ODOO_HOME or /opt/odoo18 and a PostgreSQL started here; without them they
-# skip with one line saying so.
+# pytest suite, which ends with one line per part saying what ran and what
+# skipped, and why (tests/support/run_summary.py). Tests that need a real Odoo
+# use the one found at its home ($ODOO_HOME or /opt/odoo18 for Odoo 18) and a
+# PostgreSQL started here. Without that Odoo they skip with one line
+# (COURIER_REQUIRE_ODOO=1 makes that a failure); an Odoo that is there but
+# cannot run, or a PostgreSQL that cannot be started or refuses the role,
+# fails the run with a line saying what to fix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -13,9 +17,12 @@ BIN=.venv/bin
 "$BIN/pylint" --rcfile=.pylintrc addon/invoice_courier
 "$BIN/oca-checks-odoo-module" addon/invoice_courier/__manifest__.py
 
-if scripts/odoo-home.sh >/dev/null 2>&1; then
-    scripts/start-postgres.sh
-fi
+for version in odoo18 odoo19; do
+    if scripts/odoo-home.sh "$version" >/dev/null 2>&1; then
+        scripts/start-postgres.sh
+        break
+    fi
+done
 
 mkdir -p test-artifacts
 "$BIN/python" -m pytest "$@"

@@ -1,24 +1,31 @@
 """Fixtures shared by the whole suite: the ERP backends the contract and e2e tests use.
 
-`erp_backend` runs a test once against the stand-in ERP and once against the
-real addon in Odoo 18 (`odoo_backend` from tests/support/odoo.py, which skips
-with one line when no Odoo is found).
+`erp_backend` runs a test once per backend of tests/support/erp_backends.py:
+the stand-in ERP, and the real addon in each Odoo version (tests/support/odoo.py
+skips those with one line when that Odoo is absent, and fails them when it is
+there but broken). tests/support/run_summary.py ends each run with what ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from standin_erp import StandinErp
-from tests.support.erp_backends import ErpBackend, StandinBackend
+from tests.support.erp_backends import ERP_BACKENDS, STANDIN, ErpBackend, StandinBackend
+
+if TYPE_CHECKING:  # imported by pytest_configure below, as a plugin (its asserts rewritten)
+    from tests.support.odoo import OdooStacks
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # The real-Odoo fixtures (odoo_install, odoo_server, odoo_backend) live in
-    # their own module; as a plugin they are known to every test.
+    # their own module; as a plugin they are known to every test. The summary
+    # of what ran (per part, backend, Odoo version) is a plugin too.
     config.pluginmanager.import_plugin("tests.support.odoo")
+    config.pluginmanager.import_plugin("tests.support.run_summary")
 
 
 @pytest.fixture
@@ -33,6 +40,9 @@ def standin_backend(standin_erp: StandinErp) -> StandinBackend:
     return StandinBackend(standin_erp)
 
 
-@pytest.fixture(params=["standin", "odoo"])
+@pytest.fixture(params=ERP_BACKENDS)
 def erp_backend(request: pytest.FixtureRequest) -> ErpBackend:
-    return request.getfixturevalue(f"{request.param}_backend")
+    if request.param == STANDIN:
+        return request.getfixturevalue("standin_backend")
+    stacks: OdooStacks = request.getfixturevalue("odoo_stacks")
+    return stacks.backend(request.param)

@@ -1,15 +1,23 @@
-"""A local Odoo 18 with invoice_courier: find it, install the addon, serve it, set it up.
+"""A local Odoo with invoice_courier: find it, install the addon, serve it, set it up.
 
 Shared by the test fixtures (tests/support/odoo.py) and the demo
-(tools/demo.py). The project never installs Odoo: it uses the one at
-`$ODOO_HOME` (default /opt/odoo18) holding `src/odoo-bin` and
-`venv/bin/python`, and the PostgreSQL that lets the `courier_odoo` role in
-(COURIER_PG_HOST/PORT/USER/PASSWORD; scripts/start-postgres.sh starts it).
+(tools/demo.py). The project never installs Odoo: it uses the one found at
+each supported version's home (`ODOO_VERSIONS`: Odoo 18 at `$ODOO_HOME`, else
+/opt/odoo18; Odoo 19 at `$ODOO19_HOME`, else /opt/odoo19), holding
+`src/odoo-bin` and `venv/bin/python`, and the PostgreSQL that lets the
+`courier_odoo` role in (COURIER_PG_HOST/PORT/USER/PASSWORD;
+scripts/start-postgres.sh starts it and creates the role).
+
+`detect_odoo` tells apart an Odoo that is absent (`OdooNotInstalled`: tests
+may skip) from one that is there but cannot work (`OdooNotRunnable`: its
+python, its packages, or PostgreSQL refuse; tests must fail, saying what to
+fix), so a broken machine never passes for a machine without Odoo.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -34,6 +42,52 @@ class OdooStartError(RuntimeError):
     """odoo-bin exited at start or did not answer in time; the message says which."""
 
 
+class OdooUnavailable(RuntimeError):
+    """No usable Odoo of a version here; the message says what is missing or broken."""
+
+
+class OdooNotInstalled(OdooUnavailable):
+    """Nothing at the version's home: the tests that need it skip (unless required)."""
+
+
+class OdooNotRunnable(OdooUnavailable):
+    """An Odoo is there but it, or the PostgreSQL it needs, does not work: a failure."""
+
+
+# ------------------------------------------------------------------ versions
+
+
+@dataclass(frozen=True)
+class OdooVersion:
+    """A supported Odoo major version: where to find it, and the switch that requires it."""
+
+    key: str  # "odoo18": test ids and the test summary use it
+    major: int
+    home_variable: str  # overrides default_home
+    default_home: Path
+    require_variable: str  # =1: the tests that need this Odoo fail instead of skipping
+
+    @property
+    def label(self) -> str:
+        return f"Odoo {self.major}"
+
+    def home(self) -> Path:
+        return Path(os.environ.get(self.home_variable) or self.default_home)
+
+    def required(self) -> bool:
+        return os.environ.get(self.require_variable) == "1"
+
+
+ODOO_VERSIONS: dict[str, OdooVersion] = {
+    version.key: version
+    for version in (
+        OdooVersion("odoo18", 18, "ODOO_HOME", Path("/opt/odoo18"), "COURIER_REQUIRE_ODOO"),
+        OdooVersion("odoo19", 19, "ODOO19_HOME", Path("/opt/odoo19"), "COURIER_REQUIRE_ODOO19"),
+    )
+}
+DEFAULT_VERSION = "odoo18"  # the demo's, and the tests' until Odoo 19 joins the suite
+
+
 # --------------------------------------------------------------- environment
 
 
@@ -46,6 +100,7 @@ class OdooEnv:
     pg_port: int
     pg_user: str
     pg_password: str
+    version: OdooVersion = ODOO_VERSIONS[DEFAULT_VERSION]
 
     @property
     def addons_path(self) -> str:
@@ -89,48 +144,116 @@ class OdooEnv:
         )  # fmt: skip
 
 
-def odoo_home() -> Path:
-    return Path(os.environ.get("ODOO_HOME") or "/opt/odoo18")
+def odoo_home(version: str = DEFAULT_VERSION) -> Path:
+    return ODOO_VERSIONS[version].home()
 
 
-def missing_odoo() -> str | None:
-    """None when an Odoo 18 is at odoo_home(), else one line saying what is missing."""
-    home = odoo_home()
-    python, odoo_bin = home / "venv" / "bin" / "python", home / "src" / "odoo-bin"
-    if odoo_bin.is_file() and os.access(python, os.X_OK):
+def missing_odoo(version: str = DEFAULT_VERSION) -> str | None:
+    """None when an Odoo of `version` is at its home, else one line saying what is missing."""
+    spec = ODOO_VERSIONS[version]
+    home = spec.home()
+    if (home / "src" / "odoo-bin").is_file():
         return None
-    return f"no Odoo 18 at {home} (needs src/odoo-bin and venv/bin/python; set ODOO_HOME)"
+    return (
+        f"no {spec.label} at {home} (needs src/odoo-bin and venv/bin/python; "
+        f"set {spec.home_variable})"
+    )
 
 
-def find_odoo() -> OdooEnv | str:
-    """The Odoo 18 and PostgreSQL to use, or one line saying what is missing."""
-    missing = missing_odoo()
+def detect_odoo(version: str = DEFAULT_VERSION) -> OdooEnv:
+    """The Odoo of `version` and the PostgreSQL to use, checked to work.
+
+    Raises OdooNotInstalled when there is no Odoo at the version's home, and
+    OdooNotRunnable when there is one that cannot run (its python or its
+    packages), is another version, or cannot reach PostgreSQL with the
+    configured role and password. Each message says what to fix.
+    """
+    spec = ODOO_VERSIONS[version]
+    missing = missing_odoo(version)
     if missing:
-        return missing
-    home = odoo_home()
-    python = home / "venv" / "bin" / "python"
+        raise OdooNotInstalled(missing)
+    home = spec.home()
     env = OdooEnv(
         home=home,
-        python=python,
+        python=home / "venv" / "bin" / "python",
         odoo_bin=home / "src" / "odoo-bin",
         pg_host=os.environ.get("COURIER_PG_HOST", "127.0.0.1"),
         pg_port=int(os.environ.get("COURIER_PG_PORT", "5432")),
         pg_user=os.environ.get("COURIER_PG_USER", "courier_odoo"),
         pg_password=os.environ.get("COURIER_PG_PASSWORD", "courier_odoo"),
+        version=spec,
     )
+    _check_runs(env)
+    _check_postgres(env)
+    return env
+
+
+def find_odoo(version: str = DEFAULT_VERSION) -> OdooEnv | str:
+    """`detect_odoo`, or its one line when there is no usable Odoo (the demo stops on it)."""
+    try:
+        return detect_odoo(version)
+    except OdooUnavailable as exc:
+        return str(exc)
+
+
+def _check_runs(env: OdooEnv) -> None:
+    """odoo-bin starts with the venv's python (all its packages import) and is `env.version`."""
+    spec = env.version
+    setup = f"(set up the venv as docs/odoo-setup.md says, or point {spec.home_variable} elsewhere)"
+    if not os.access(env.python, os.X_OK):
+        raise OdooNotRunnable(
+            f"{spec.label} found at {env.home} but {env.python} is missing or not executable "
+            + setup
+        )
+    try:
+        probe = subprocess.run(
+            [str(env.python), str(env.odoo_bin), "--version"],
+            capture_output=True, text=True, timeout=120, check=False, env=env.environ(),
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OdooNotRunnable(f"cannot run Odoo's python {env.python}: {exc} {setup}") from exc
+    if probe.returncode != 0:
+        raise OdooNotRunnable(
+            f"{spec.label} at {env.home} does not start: `odoo-bin --version` exited with "
+            f"{probe.returncode}: {_error_line(probe.stderr)} {setup}"
+        )
+    found = re.search(r"(\d+)\.\d+", probe.stdout)
+    if found is None or int(found[1]) != spec.major:
+        said = probe.stdout.strip() or "nothing"
+        raise OdooNotRunnable(
+            f"{env.home} should hold {spec.label} but `odoo-bin --version` says {said!r} "
+            f"(point {spec.home_variable} at an {spec.label})"
+        )
+
+
+def _check_postgres(env: OdooEnv) -> None:
+    """The configured role logs in to PostgreSQL through Odoo's own psycopg2."""
+    where = f"PostgreSQL at {env.pg_host}:{env.pg_port}"
     try:
         probe = env.sql("SELECT 1")
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"cannot run Odoo's python {python}: {exc}"
-    if probe.returncode != 0:
-        lines = probe.stderr.strip().splitlines() or ["unknown error"]
-        # The exception line ("psycopg2.OperationalError: ..."), not libpq's hint after it.
-        reason = next((line for line in reversed(lines) if "Error" in line), lines[-1]).strip()
-        return (
-            f"no PostgreSQL for role {env.pg_user} at {env.pg_host}:{env.pg_port}"
-            f" (run scripts/start-postgres.sh): {reason}"
+        raise OdooNotRunnable(f"cannot run Odoo's python {env.python}: {exc}") from exc
+    if probe.returncode == 0:
+        return
+    reason = _error_line(probe.stderr)
+    if re.search(r'authentication failed|role ".*" does not exist|pg_hba\.conf', reason):
+        raise OdooNotRunnable(
+            f"{where} refuses role {env.pg_user}: {reason} (set COURIER_PG_PASSWORD to that "
+            "role's password, or leave COURIER_PG_USER/COURIER_PG_PASSWORD unset for "
+            "courier_odoo/courier_odoo, the role scripts/start-postgres.sh creates)"
         )
-    return env
+    raise OdooNotRunnable(
+        f"{where} cannot be used by role {env.pg_user}: {reason} (start it with "
+        f"scripts/start-postgres.sh, or set COURIER_PG_HOST/COURIER_PG_PORT to one that runs)"
+    )
+
+
+def _error_line(stderr: str) -> str:
+    """The exception line of a traceback ("psycopg2.OperationalError: ..."), not hints after it."""
+    lines = [line.strip() for line in stderr.strip().splitlines() if line.strip()] or [
+        "no error output"
+    ]
+    return next((line for line in reversed(lines) if "Error" in line), lines[-1])
 
 
 # ------------------------------------------------------------------ database
@@ -187,8 +310,7 @@ def drop_database(env: OdooEnv, db: str, data_dir: Path | None = None) -> str | 
             break
         time.sleep(1)
     else:
-        lines = dropped.stderr.strip().splitlines() or ["unknown error"]
-        return next((line for line in reversed(lines) if "Error" in line), lines[-1]).strip()
+        return _error_line(dropped.stderr)
     if data_dir is not None:
         shutil.rmtree(data_dir, ignore_errors=True)
     return None

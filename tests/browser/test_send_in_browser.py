@@ -29,7 +29,7 @@ from tests.browser.stack import (
     create_accountant,
     install_language,
 )
-from tests.support.browser import Browser, Screenshots, chromium, missing_chromium
+from tests.support.browser import Browser, Screenshots, check_browser, chromium
 from tests.support.odoo import ADMIN_LOGIN, ADMIN_PASSWORD, OdooBackend, OdooServer
 from tests.support.processes import ARTIFACTS, wait_until
 from tests.support.sandbox_mail import read_email, tracked_link_to
@@ -78,18 +78,18 @@ HISTORY_ROWS = "div[name=courier_recipient_ids] tr.o_data_row"
 DIALOG = ".modal .o_form_view"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium_available() -> None:
-    missing = missing_chromium()
-    if missing:
-        pytest.skip(missing)
+    # Session-scoped as odoo_server is: pytest sets up broader scopes first, and
+    # without Chromium the test must skip before any Odoo is installed.
+    check_browser()
 
 
 @pytest.fixture(scope="module")
 def courier_stack(
     chromium_available: None, odoo_server: OdooServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[CourierStack]:
-    """Requests Chromium first: without it the test skips before Odoo is installed."""
+    """Requests Chromium first (see chromium_available)."""
     # Queued dispatches earlier tests left are not this test's to send.
     OdooBackend(odoo_server).reset()
     with courier_stack_for(

@@ -90,7 +90,13 @@ def test_dedupe_keys_tell_facts_apart_and_repeat_for_the_same_fact() -> None:
     assert first.dedupe_key == again.dedupe_key
     keys = {e.dedupe_key for e in (first, other_link, later) if e}
     assert len(keys) == 3
-    assert first.dedupe_key == mailjet_dedupe_key("click", str(MESSAGE_ID), T0, WEB_URL)
+    # Keys stored in Odoo must stay the same across releases: the format pinned as text
+    # (a click's key ends with the first 12 hex digits of the SHA-1 of its URL).
+    assert first.dedupe_key == "mj:click:1152921504606846976:1790000000:e3a8763685d5"
+    opened = normalize(mailjet("open"))
+    assert opened is not None
+    assert opened.dedupe_key == "mj:open:1152921504606846976:1790000000"
+    assert mailjet_dedupe_key("open", "123", 1700000000, None) == "mj:open:123:1700000000"
 
 
 def test_bounce_and_block_details_say_why() -> None:

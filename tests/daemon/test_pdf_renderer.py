@@ -21,16 +21,29 @@ class _Client:
 
 def test_renders_in_parallel_with_one_client_per_thread():
     _Client.made = []
-    renderer = PdfRenderer(_Client, concurrency=3)
+    # Each new client waits until three exist: a worker busy with its first render
+    # is not idle, so the pool must start all three threads, whatever the timing.
+    all_started = threading.Barrier(3, timeout=10)
+
+    class _Waiting(_Client):
+        def __init__(self) -> None:
+            super().__init__()
+            all_started.wait()
+
+    renderer = PdfRenderer(_Waiting, concurrency=3)
     try:
         results = renderer.render(range(1, 21))
     finally:
         renderer.close()
-    assert {i: r["filename"] for i, r in results.items() if isinstance(r, dict)} == {
-        i: f"{i}.pdf" for i in range(1, 21) if i != 13
-    }
     assert isinstance(results[13], RuntimeError)
-    assert 1 <= len(_Client.made) <= 3
+    assert str(results[13]) == "wkhtmltopdf failed"
+    del results[13]
+    assert results == {
+        i: {"filename": f"{i}.pdf", "base64": "JVBE"} for i in range(1, 21) if i != 13
+    }
+    assert len(_Client.made) == 3
+    assert len({client.thread for client in _Client.made}) == 3
+    assert sorted(i for client in _Client.made for i, _ in client.calls) == list(range(1, 21))
     for client in _Client.made:
         assert {thread for _, thread in client.calls} == {client.thread}
 
@@ -89,9 +102,8 @@ def test_renders_in_groups_of_at_most_batch_size() -> None:
     # 10 dispatches, at most 4 a group: three groups, sizes as even as they go.
     assert groups == [[1, 2, 3, 4], [5, 6, 7], [8, 9, 10]]
     assert all(not client.calls for client in _Client.made), "no single renders needed"
-    assert {i: r["filename"] for i, r in results.items() if isinstance(r, dict)} == {
-        i: str(i) for i in range(1, 11) if i != 13
-    }
+    # No dispatch 13 (the one _GroupClient fails) among them: all ten are rendered.
+    assert results == {i: {"base64": "JVBE", "filename": str(i)} for i in range(1, 11)}
 
 
 def test_a_dispatch_error_in_a_group_fails_that_dispatch_only() -> None:

@@ -72,7 +72,9 @@ def test_pending_pdfs_are_rendered_and_attached(
     calls = standin_erp.rpc_calls()
     assert calls.get("courier.dispatch.courier_render_pdfs") == 1
     assert "courier.dispatch.courier_render_pdf" not in calls
-    for path in mailjet.emails():
+    emails = mailjet.emails()
+    assert len(emails) == 4, "one email per dispatch, each checked below"
+    for path in emails:
         parsed: Message = email.message_from_bytes(path.read_bytes())
         pdfs = [p for p in parsed.walk() if p.get_content_type() == "application/pdf"]
         assert len(pdfs) == 1

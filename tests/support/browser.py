@@ -2,14 +2,17 @@
 
 Debian's chromium and chromedriver only: the driver is given explicitly, so
 Selenium Manager never looks for (or downloads) one, and the browser runs with
-a fresh profile and without its background network traffic. `missing_chromium()`
-says in one line what is missing; `chromium(...)` is one browser session whose
+a fresh profile and without its background network traffic. `check_browser()`
+skips a test in one line without Chromium (fails it when
+COURIER_REQUIRE_BROWSER=1), and fails it without selenium, a declared
+dependency whose absence is a broken venv; `chromium(...)` is one browser session whose
 `Browser` waits for elements (Odoo's web client is a JS app: elements appear
 after the page has loaded) and numbers its screenshots.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import time
@@ -18,13 +21,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+import pytest
+
 if TYPE_CHECKING:
     from selenium.webdriver.remote.webdriver import WebDriver
     from selenium.webdriver.remote.webelement import WebElement
 
 T = TypeVar("T")
 MISSING_CHROMIUM = "chromium/chromedriver not found: apt install chromium chromium-driver"
-MISSING_SELENIUM = "selenium not installed: .venv/bin/pip install -e '.[dev]'"
+MISSING_SELENIUM = "selenium, a dev dependency, does not import: .venv/bin/pip install -e '.[dev]'"
+REQUIRE_BROWSER = "COURIER_REQUIRE_BROWSER"
 CHROME_ARGS = (
     "--headless=new",
     "--no-sandbox",
@@ -50,15 +56,20 @@ def chromium_paths() -> tuple[Path, Path] | None:
     return found[0], found[1]
 
 
-def missing_chromium() -> str | None:
-    """None when a browser test can run here, else one line saying what to install."""
-    if chromium_paths() is None:
-        return MISSING_CHROMIUM
+def check_browser() -> None:
+    """Return when a browser test can run here; else skip or fail it in one line.
+
+    Without selenium it fails (the venv lacks a declared dependency); without
+    Chromium it skips, or fails when COURIER_REQUIRE_BROWSER=1.
+    """
     try:
         import selenium  # noqa: F401
-    except ImportError:
-        return MISSING_SELENIUM
-    return None
+    except ImportError as exc:
+        pytest.fail(f"{MISSING_SELENIUM} ({exc})", pytrace=False)
+    if chromium_paths() is None:
+        if os.environ.get(REQUIRE_BROWSER) == "1":
+            pytest.fail(f"{MISSING_CHROMIUM}; {REQUIRE_BROWSER}=1 requires it", pytrace=False)
+        pytest.skip(MISSING_CHROMIUM)
 
 
 class Screenshots:

@@ -1,9 +1,11 @@
 """The ERP a contract or end-to-end test talks to, behind one protocol.
 
-Tests are written once against `ErpBackend` and run against the stand-in
-(`StandinBackend`, always) and the real addon in Odoo 18 (`odoo_backend` of
-tests/support/odoo.py, when an Odoo is found). Both are driven through the
-real odoorpc client, as courierd drives them.
+Tests are written once against `ErpBackend` and run against every backend of
+`ERP_BACKENDS`: the stand-in (`StandinBackend`, always) and the real addon in
+each Odoo of `ODOO_BACKENDS` (tests/support/odoo.py). All are driven through
+the real odoorpc client, as courierd drives them. The backend's key is the
+test id's parameter (`[standin]`, `[odoo18]`), which the summary at the end of
+a run (tests/support/run_summary.py) counts by.
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ from urllib.parse import urlsplit
 import odoorpc
 
 from standin_erp import StandinErp
+
+STANDIN = "standin"
+# The real addon's backends: key -> the Odoo version (tools/odoo_local.ODOO_VERSIONS)
+# it runs on. A version with several transports gets one key each ("odoo19-json2").
+ODOO_BACKENDS: dict[str, str] = {"odoo18": "odoo18"}
+ERP_BACKENDS = (STANDIN, *ODOO_BACKENDS)
+# The Odoo versions the Odoo tests (tests/odoo, the browser test...) run on.
+ODOO_TEST_VERSIONS = tuple(dict.fromkeys(ODOO_BACKENDS.values()))
 
 
 @runtime_checkable

@@ -1,24 +1,32 @@
-"""A real Odoo 18 for the suite: one fresh database, the addon's own tests, a server.
+"""A real Odoo for the suite, per supported version: one database, the addon's own tests, a server.
 
 Loaded as a pytest plugin by tests/conftest.py. Nothing happens unless a test
-asks for one of the fixtures:
+asks for one of the fixtures. Each is made once per Odoo version and session,
+on first use, by `OdooStacks`:
 
-- `odoo_install` (session): creates ONE database `courier_test_<random>` and
-  installs invoice_courier into it with `--test-enable --test-tags
-  /invoice_courier`, so the addon's Odoo tests run during that single install.
-  The log stays in test-artifacts/; the result (`OdooInstall`) carries Odoo's
-  test summary. The database is dropped at the end of the session.
-- `odoo_server` (session): `odoo-bin` serving that database on a free loopback
-  port (threaded, no cron), with the Courier daemon user and a customer.
+- `odoo_version` (session, parametrized over `ODOO_TEST_VERSIONS` of
+  tests/support/erp_backends.py): every test using the fixtures below runs once
+  per Odoo version, its id ending in `[odoo18]` (and later `[odoo19]`).
+- `odoo_env`: the Odoo found and checked by tools/odoo_local.detect_odoo.
+- `odoo_install`: creates ONE database `courier_test_<random>` and installs
+  invoice_courier into it with `--test-enable --test-tags /invoice_courier`,
+  so the addon's Odoo tests run during that single install. The log stays in
+  test-artifacts/; the result (`OdooInstall`) carries Odoo's test summary. The
+  database is dropped at the end of the session.
+- `odoo_server`: `odoo-bin` serving that database on a free loopback port
+  (threaded, no cron), with the Courier daemon user and a customer.
 - `odoo_backend` (per test): the `ErpBackend` of tests/support/erp_backends.py
   over that server; it first removes the dispatches earlier tests left.
+  `erp_backend` (tests/conftest.py) gets the same through `OdooStacks.backend`.
 
 Finding Odoo, installing, serving and the database setup live in
-tools/odoo_local.py, shared with the demo (tools/demo.py). Without an Odoo 18
-(`$ODOO_HOME`, else /opt/odoo18, holding src/odoo-bin and venv/bin/python) or
-without a PostgreSQL that lets the `courier_odoo` role in
-(COURIER_PG_HOST/PORT/USER/PASSWORD), the fixtures skip with one line.
-COURIER_KEEP_ODOO_DB=1 keeps the database (and its filestore) for a post-mortem.
+tools/odoo_local.py, shared with the demo (tools/demo.py). No Odoo at the
+version's home (Odoo 18: `$ODOO_HOME`, else /opt/odoo18) skips these tests
+with one line, or fails them when the version's COURIER_REQUIRE_ODOO... switch
+is 1. An Odoo that is there but cannot run, or a PostgreSQL that refuses the
+configured role (COURIER_PG_HOST/PORT/USER/PASSWORD), fails them, saying what
+to fix: a broken machine must not pass for one without Odoo.
+COURIER_KEEP_ODOO_DB=1 keeps the databases (and their filestores) for a post-mortem.
 """
 
 from __future__ import annotations
@@ -31,21 +39,30 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
 import odoorpc
 import pytest
 
+from tests.support.erp_backends import ODOO_BACKENDS, ODOO_TEST_VERSIONS
 from tests.support.processes import ROOT, artifact_path, free_port
 from tests.support.processes import http_get as http_get  # re-exported: benchmarks use them
 from tests.support.processes import wait_until as wait_until
 from tools import odoo_local
 from tools.odoo_local import ADDONS_DIR as ADDONS_DIR
-from tools.odoo_local import MODULE, OdooEnv, OdooStartError, find_odoo, rpc_login
+from tools.odoo_local import (
+    MODULE,
+    ODOO_VERSIONS,
+    OdooEnv,
+    OdooStartError,
+    OdooUnavailable,
+    detect_odoo,
+    rpc_login,
+)
 
 ADMIN_LOGIN = ADMIN_PASSWORD = "admin"  # a fresh database without demo data
 DAEMON_LOGIN = "courierd"
@@ -53,6 +70,7 @@ DAEMON_PASSWORD = "courierd-test-" + secrets.token_hex(8)
 SENDER = "billing@courier-test.example"
 INSTALL_TIMEOUT = 15 * 60
 SERVER_START_TIMEOUT = 120
+T = TypeVar("T")
 
 SUMMARY_RE = re.compile(
     r"(?P<failed>\d+) failed, (?P<errors>\d+) error\(s\) of (?P<tests>\d+) tests"
@@ -171,14 +189,6 @@ def drop_database(install: OdooInstall) -> None:
     odoo_local.drop_database(install.env, install.db, install.data_dir)
 
 
-@pytest.fixture(scope="session")
-def odoo_env() -> OdooEnv:
-    found = find_odoo()
-    if isinstance(found, str):
-        pytest.skip(found)
-    return found
-
-
 @contextmanager
 def paused_test_timeout() -> Iterator[None]:
     """Stop pytest-timeout's SIGALRM clock meanwhile, then give back what was left.
@@ -194,21 +204,6 @@ def paused_test_timeout() -> Iterator[None]:
     finally:
         if remaining:
             signal.setitimer(signal.ITIMER_REAL, remaining, interval)
-
-
-_installs: list[OdooInstall] = []
-
-
-@pytest.fixture(scope="session")
-def odoo_install(odoo_env: OdooEnv) -> Iterator[OdooInstall]:
-    with paused_test_timeout():
-        install = install_with_tests(odoo_env)
-    _installs.append(install)
-    try:
-        yield install
-    finally:
-        if os.environ.get("COURIER_KEEP_ODOO_DB") != "1":
-            drop_database(install)
 
 
 # -------------------------------------------------------------------- server
@@ -245,28 +240,23 @@ def _prepare_database(server: OdooServer) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def odoo_server(odoo_install: OdooInstall) -> Iterator[OdooServer]:
-    if not odoo_install.installed:
-        pytest.fail(f"invoice_courier did not install: {odoo_install.describe()}")
-    env = odoo_install.env
+def start_server(install: OdooInstall) -> tuple[OdooServer, IO[bytes]]:
+    """odoo-bin serving the install's database, ready and set up; its log file is open."""
+    if not install.installed:
+        raise OdooStartError(f"invoice_courier did not install: {install.describe()}")
     port = free_port()
-    log_path = artifact_path(f"odoo-server-{odoo_install.db}.log")
+    log_path = artifact_path(f"odoo-server-{install.db}.log")
     log = log_path.open("ab")
-    process = odoo_local.start_server(env, odoo_install.db, odoo_install.data_dir, port, log)
-    url = f"http://127.0.0.1:{port}"
-    server = OdooServer(odoo_install, process, url, log_path)
+    process = odoo_local.start_server(install.env, install.db, install.data_dir, port, log)
+    server = OdooServer(install, process, f"http://127.0.0.1:{port}", log_path)
     try:
-        with paused_test_timeout():
-            try:
-                odoo_local.wait_for_server(process, url, SERVER_START_TIMEOUT, log_path)
-            except OdooStartError as exc:
-                pytest.fail(str(exc))
-            _prepare_database(server)
-        yield server
-    finally:
+        odoo_local.wait_for_server(process, server.url, SERVER_START_TIMEOUT, log_path)
+        _prepare_database(server)
+    except BaseException:
         odoo_local.stop_process(process)
         log.close()
+        raise
+    return server, log
 
 
 # ------------------------------------------------------------------- backend
@@ -457,18 +447,150 @@ def _iso(value: str | bool) -> str | None:
     return value.replace(" ", "T") + "Z" if value else None
 
 
+# ------------------------------------------------------------------ sessions
+
+INSTALLS: dict[str, OdooInstall] = {}  # by Odoo version: the session's installs, for summaries
+
+
+class OdooStacks:
+    """Per Odoo version: the checked Odoo, its install and its server, each made once.
+
+    Made on first use and kept for the session (the fixtures of every version
+    and `erp_backend` share them). What could not be made is remembered as the
+    skip, failure or error it raised, so each later test gets the same at once.
+    """
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[str, str], Any] = {}
+        self._servers: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = []
+
+    def env(self, version: str) -> OdooEnv:
+        return self._once("env", version, lambda: _checked_odoo(version))
+
+    def install(self, version: str) -> OdooInstall:
+        def install() -> OdooInstall:
+            env = self.env(version)
+            with paused_test_timeout():
+                made = install_with_tests(env)
+            INSTALLS[version] = made
+            return made
+
+        return self._once("install", version, install)
+
+    def server(self, version: str) -> OdooServer:
+        def serve() -> OdooServer:
+            install = self.install(version)
+            try:
+                with paused_test_timeout():
+                    server, log = start_server(install)
+            except OdooStartError as exc:
+                pytest.fail(f"{install.env.version.label}: {exc}", pytrace=False)
+            self._servers.append((server.process, log))
+            return server
+
+        return self._once("server", version, serve)
+
+    def backend(self, backend_key: str) -> OdooBackend:
+        """A fresh view of `backend_key`'s server (earlier tests' dispatches removed)."""
+        backend = OdooBackend(self.server(ODOO_BACKENDS[backend_key]))
+        backend.reset()
+        return backend
+
+    def close(self) -> None:
+        for process, log in self._servers:
+            odoo_local.stop_process(process)
+            log.close()
+        if os.environ.get("COURIER_KEEP_ODOO_DB") != "1":
+            for key, made in self._made.items():
+                if key[0] == "install" and isinstance(made, OdooInstall):
+                    drop_database(made)
+
+    def _once(self, stage: str, version: str, make: Callable[[], T]) -> T:
+        key = (stage, version)
+        if key not in self._made:
+            try:
+                self._made[key] = make()
+            except (Exception, pytest.skip.Exception, pytest.fail.Exception) as exc:
+                self._made[key] = exc
+        made = self._made[key]
+        if isinstance(made, BaseException):
+            raise made.with_traceback(None)
+        return made
+
+
+def skip_unless_installed(version: str) -> None:
+    """Skip the test in one line without an Odoo of `version`; fail it if that one is required."""
+    spec = ODOO_VERSIONS[version]
+    missing = odoo_local.missing_odoo(version)
+    if missing is None:
+        return
+    if spec.required():
+        pytest.fail(f"{missing}; {spec.require_variable}=1 requires it", pytrace=False)
+    pytest.skip(missing)
+
+
+def _checked_odoo(version: str) -> OdooEnv:
+    """The Odoo of `version`, or the test's skip (absent) or failure (broken, or required)."""
+    skip_unless_installed(version)
+    try:
+        return detect_odoo(version)
+    except OdooUnavailable as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def odoo_stacks() -> Iterator[OdooStacks]:
+    stacks = OdooStacks()
+    try:
+        yield stacks
+    finally:
+        stacks.close()
+
+
+@pytest.fixture(scope="session", params=ODOO_TEST_VERSIONS)
+def odoo_version(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def odoo_env(odoo_stacks: OdooStacks, odoo_version: str) -> OdooEnv:
+    return odoo_stacks.env(odoo_version)
+
+
+@pytest.fixture(scope="session")
+def odoo_install(odoo_stacks: OdooStacks, odoo_version: str) -> OdooInstall:
+    return odoo_stacks.install(odoo_version)
+
+
+@pytest.fixture(scope="session")
+def odoo_server(odoo_stacks: OdooStacks, odoo_version: str) -> OdooServer:
+    return odoo_stacks.server(odoo_version)
+
+
 @pytest.fixture
-def odoo_backend(odoo_server: OdooServer) -> OdooBackend:
-    backend = OdooBackend(odoo_server)
-    backend.reset()
-    return backend
+def odoo_backend(odoo_stacks: OdooStacks, odoo_version: str) -> OdooBackend:
+    return odoo_stacks.backend(_backend_of(odoo_version))
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """One line per Odoo install of the session: its duration and test summary."""
-    for install in _installs:
-        terminalreporter.write_line(
-            f"Odoo 18 install of {MODULE} with its tests: {install.seconds:.0f}s, "
-            f"{install.tests} tests, {install.failed} failed, {install.errors} error(s) "
-            f"(log: {install.log_path.relative_to(ROOT)})"
-        )
+def _backend_of(version: str) -> str:
+    """The first backend on `version` (Odoo 18 has one; later versions, one per transport)."""
+    return next(key for key, on in ODOO_BACKENDS.items() if on == version)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line per Odoo install, unless tests/support/run_summary.py prints it in its own."""
+    if config.pluginmanager.has_plugin("tests.support.run_summary"):
+        return
+    for version, install in INSTALLS.items():
+        terminalreporter.write_line(f"{ODOO_VERSIONS[version].label}: {install_summary(install)}")
+
+
+def install_summary(install: OdooInstall) -> str:
+    """What Odoo said of the addon's own tests during the install, in one line."""
+    log = install.log_path.relative_to(ROOT)
+    if not install.summary_found:
+        return f"no test summary in Odoo's log (exit code {install.returncode}; log: {log})"
+    return (
+        f"Odoo ran {install.tests} of the addon's tests, {install.failed} failed, "
+        f"{install.errors} error(s), in {install.seconds:.0f}s (log: {log})"
+    )
