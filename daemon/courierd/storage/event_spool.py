@@ -16,15 +16,14 @@ kept for an operator to look at, never retried automatically.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from courierd.domain.tracking import TrackingEvent
+from courierd.storage.sqlite import open_database, transaction
 
 SPOOL_FILE = "event-spool.sqlite3"
 # How long a delivery time is kept for the link-scanner guard.
@@ -65,14 +64,10 @@ class _Batch:
 
 class EventSpool:
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / SPOOL_FILE
         # One connection; `_db_lock` serialises its use (writers, forwarder, metrics).
         self._db_lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        self._db = open_database(self.path, _SCHEMA)
         # Group commit state: batches queued by add(), and whether a caller is writing.
         self._queue_cond = threading.Condition()
         self._queue: list[_Batch] = []
@@ -111,19 +106,16 @@ class EventSpool:
         now = time.time()
         with self._db_lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-                for batch in batches:
-                    batch.new = self._insert(batch.events, now)
-                if now - self._pruned_at > _PRUNE_EVERY_SECONDS:
-                    self._db.execute(
-                        "DELETE FROM delivery WHERE seen_at < ?", (now - DELIVERY_MEMORY_SECONDS,)
-                    )
-                    self._pruned_at = now
-                self._db.execute("COMMIT")
+                with transaction(self._db):
+                    for batch in batches:
+                        batch.new = self._insert(batch.events, now)
+                    if now - self._pruned_at > _PRUNE_EVERY_SECONDS:
+                        self._db.execute(
+                            "DELETE FROM delivery WHERE seen_at < ?",
+                            (now - DELIVERY_MEMORY_SECONDS,),
+                        )
+                        self._pruned_at = now
             except BaseException as exc:
-                # No transaction (BEGIN failed) or a closed database: nothing to roll back.
-                with contextlib.suppress(sqlite3.Error):
-                    self._db.execute("ROLLBACK")
                 for batch in batches:
                     batch.error = exc
                     batch.new = 0
@@ -160,32 +152,18 @@ class EventSpool:
     def remove(self, keys: Sequence[int]) -> None:
         if not keys:
             return
-        with self._db_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "DELETE FROM pending_event WHERE seq = ?", [(k,) for k in keys]
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db_lock, transaction(self._db):
+            self._db.executemany("DELETE FROM pending_event WHERE seq = ?", [(k,) for k in keys])
 
     def reject(self, key: int, reason: str) -> None:
         """Move one waiting event to `rejected_event` (Odoo refuses it), with Odoo's reason."""
-        with self._db_lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "INSERT INTO rejected_event (dedupe_key, event, reason, rejected_at)"
-                    " SELECT dedupe_key, event, ?, ? FROM pending_event WHERE seq = ?",
-                    (reason, time.time(), key),
-                )
-                self._db.execute("DELETE FROM pending_event WHERE seq = ?", (key,))
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._db_lock, transaction(self._db):
+            self._db.execute(
+                "INSERT INTO rejected_event (dedupe_key, event, reason, rejected_at)"
+                " SELECT dedupe_key, event, ?, ? FROM pending_event WHERE seq = ?",
+                (reason, time.time(), key),
+            )
+            self._db.execute("DELETE FROM pending_event WHERE seq = ?", (key,))
 
     def rejected(self) -> list[tuple[TrackingEvent, str]]:
         """Events Odoo refused, oldest first, with the reason it gave."""

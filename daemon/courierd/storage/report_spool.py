@@ -10,69 +10,58 @@ harmless while reporting never would leave an invoice "Queued" after it went out
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from pathlib import Path
-from typing import Any
+from typing import cast
+
+from courierd.domain.contract import SendResult
+from courierd.storage.sqlite import open_database, transaction
 
 SPOOL_FILE = "report-spool.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending_result (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    dispatch_id INTEGER NOT NULL,
+    custom_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    result TEXT NOT NULL
+);
+"""
 
 
 class ReportSpool:
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / SPOOL_FILE
         # Used by the send loop and read by the HTTP thread (depth): one connection, one lock.
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS pending_result ("
-            " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-            " dispatch_id INTEGER NOT NULL,"
-            " custom_id TEXT NOT NULL,"
-            " outcome TEXT NOT NULL,"
-            " result TEXT NOT NULL)"
-        )
+        self._db = open_database(self.path, _SCHEMA)
 
-    def add(self, results: list[dict[str, Any]]) -> list[int]:
+    def add(self, results: list[SendResult]) -> list[int]:
         """Store results durably; returns their spool keys, in order."""
         keys = []
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for result in results:
-                    cursor = self._db.execute(
-                        "INSERT INTO pending_result (dispatch_id, custom_id, outcome, result)"
-                        " VALUES (?, ?, ?, ?)",
-                        (
-                            result["id"],
-                            result["custom_id"],
-                            result["outcome"],
-                            json.dumps(result),
-                        ),
-                    )
-                    keys.append(int(cursor.lastrowid or 0))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db):
+            for result in results:
+                cursor = self._db.execute(
+                    "INSERT INTO pending_result (dispatch_id, custom_id, outcome, result)"
+                    " VALUES (?, ?, ?, ?)",
+                    (result["id"], result["custom_id"], result["outcome"], json.dumps(result)),
+                )
+                keys.append(int(cursor.lastrowid or 0))
         return keys
 
-    def pending(self, limit: int = 200) -> list[tuple[int, dict[str, Any]]]:
+    def pending(self, limit: int = 200) -> list[tuple[int, SendResult]]:
         """The oldest unacknowledged results with their keys, in the order they were added."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT seq, result FROM pending_result ORDER BY seq LIMIT ?", (limit,)
             ).fetchall()
-        return [(int(seq), json.loads(result)) for seq, result in rows]
+        return [(int(seq), cast(SendResult, json.loads(result))) for seq, result in rows]
 
     def remove(self, keys: list[int]) -> None:
         if not keys:
             return
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._lock, transaction(self._db):
             self._db.executemany("DELETE FROM pending_result WHERE seq = ?", [(k,) for k in keys])
 
     def depth(self) -> int:
