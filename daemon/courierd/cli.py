@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from courierd import __version__
-from courierd.config import ConfigError, Settings, describe, load_settings, resolve_config_file
+from courierd.config import Settings, describe, load_settings, resolve_config_file
+from courierd.domain.errors import ConfigError, MappingError
 from courierd.mailjet.mapping_check import KINDS, MappingKind, check_mapping, infer_kind
-from courierd.mailjet.mapping_files import MappingError
 from courierd.odoo.transport import TransportSelector
 
 EXIT_OK = 0

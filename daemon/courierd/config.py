@@ -19,8 +19,8 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from courierd.domain.errors import ConfigError, MappingError
 from courierd.mailjet.event_mapping import load_event_mapping
-from courierd.mailjet.mapping_files import MappingError
 from courierd.mailjet.message_mapping import load_message_mapping
 from courierd.odoo.transport import TransportSetting
 
@@ -155,14 +155,6 @@ class Settings(BaseSettings):
                 "(localhost, 127.0.0.1, ::1); mailjet-rest refuses any other host"
             )
         return value if value.endswith("/") else value + "/"
-
-
-class ConfigError(Exception):
-    """The configuration cannot be used; `problems` holds one plain sentence each."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 def env_name(key: str) -> str:

@@ -3,6 +3,11 @@
 Besides the send loop: the event spool, the webhook receiver (its own server,
 only with a password), the event forwarder thread and, when
 COURIER_POLL_INTERVAL_SECONDS > 0, the poller thread.
+
+Every piece is started inside one `ExitStack` right after it is made, and its
+stop is pushed at once: whatever fails (a port in use, the loop itself, a
+signal), what was started is stopped in reverse order, so the forwarder stops
+after the webhook and the poller that feed it, and the spools close last.
 """
 
 from __future__ import annotations
@@ -11,15 +16,19 @@ import signal
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack, closing
 from types import FrameType
+from typing import TypeVar
 
 from courierd import __version__
 from courierd.config import Settings
+from courierd.domain.backoff import RetryPolicy
+from courierd.domain.errors import CannotStart, MappingError
 from courierd.mailjet.client import MailjetClient
 from courierd.mailjet.event_mapping import EventMapping, load_event_mapping
-from courierd.mailjet.mapping_files import MappingError
 from courierd.mailjet.message_mapping import load_message_mapping, make_message_builder
-from courierd.mailjet.send_results import RetryPolicy
+from courierd.mailjet.messages import MessageBuilder
+from courierd.mailjet.provider import MailjetHistory, MailjetSender
 from courierd.mailjet.webhook_receiver import WebhookReceiver
 from courierd.odoo.client import ErpClient
 from courierd.odoo.pdf_renderer import PdfRenderer
@@ -39,6 +48,9 @@ log = get_logger(__name__)
 # far above any bounded call (Odoo and Mailjet calls all have timeouts), so only a
 # real hang gets the service restarted.
 STALL_SECONDS = 900.0
+STATE_DIR_HINT = "check COURIER_STATE_DIR exists and is writable by this user"
+
+T = TypeVar("T")
 
 
 def install_signal_handlers(stop: threading.Event) -> None:
@@ -58,10 +70,9 @@ def run_daemon(
     settings: Settings, stop: threading.Event | None = None, extra_routes: list[Route] | None = None
 ) -> int:
     stop = stop or threading.Event()
-    notifier = Notifier()
     try:
         event_mapping = load_event_mapping(settings.event_mapping)
-        build_message = make_message_builder(load_message_mapping(settings.message_mapping))
+        build = make_message_builder(load_message_mapping(settings.message_mapping))
     except MappingError as exc:
         log.error(
             "a mapping file cannot be used; check it with `courierd mappings check FILE`, "
@@ -69,38 +80,52 @@ def run_daemon(
             problems=exc.problems,
         )
         return 2
+    with ExitStack() as stack:
+        try:
+            loop = _start(settings, stack, event_mapping, build, extra_routes or [])
+        except CannotStart as exc:
+            log.error(str(exc))
+            return 1
+        loop.run(stop)
+    return 0
+
+
+def _opened(make: Callable[[], T], what: str, hint: str) -> T:
+    """`make()`, or CannotStart saying what could not be opened and what to check."""
     try:
-        spool = ReportSpool(settings.state_dir)
+        return make()
     except (OSError, sqlite3.Error) as exc:
-        log.error(
-            f"cannot open the report spool in {settings.state_dir}: {exc}; "
-            "check COURIER_STATE_DIR exists and is writable by this user"
-        )
-        return 1
-    try:
-        events = EventSpool(settings.state_dir)
-    except (OSError, sqlite3.Error) as exc:
-        log.error(
-            f"cannot open the event spool in {settings.state_dir}: {exc}; "
-            "check COURIER_STATE_DIR exists and is writable by this user"
-        )
-        spool.close()
-        return 1
+        raise CannotStart(f"cannot {what}: {exc}; {hint}") from exc
+
+
+def _start(
+    settings: Settings,
+    stack: ExitStack,
+    event_mapping: EventMapping,
+    build: MessageBuilder,
+    extra_routes: list[Route],
+) -> SendLoop:
+    """Start every piece, each one's stop pushed on `stack`; the send loop, ready to run."""
+    state_dir = settings.state_dir
+    reports = _opened(
+        lambda: ReportSpool(state_dir), f"open the report spool in {state_dir}", STATE_DIR_HINT
+    )
+    stack.callback(reports.close)
+    events = _opened(
+        lambda: EventSpool(state_dir), f"open the event spool in {state_dir}", STATE_DIR_HINT
+    )
+    stack.callback(events.close)
+    stack.callback(_log_stopped, reports, events)
+
     metrics = Metrics()
     metrics.event_spool_depth.set_function(events.depth)
     health = Health(settings.health_max_age_seconds, event_spool_depth=events.depth)
-    try:
-        http = HttpServer(
-            settings.http_host, settings.http_port, health, metrics, extra_routes or []
-        )
-    except OSError as exc:
-        log.error(
-            f"cannot listen on {settings.http_host}:{settings.http_port}: {exc}; "
-            "check COURIER_HTTP_HOST / COURIER_HTTP_PORT"
-        )
-        events.close()
-        spool.close()
-        return 1
+    http = _opened(
+        lambda: HttpServer(settings.http_host, settings.http_port, health, metrics, extra_routes),
+        f"listen on {settings.http_host}:{settings.http_port}",
+        "check COURIER_HTTP_HOST / COURIER_HTTP_PORT",
+    )
+    stack.callback(http.stop)  # serving from the end of the start: up means all is up
 
     erp = ErpClient(
         url=settings.odoo_url,
@@ -111,38 +136,41 @@ def run_daemon(
         transport=settings.odoo_transport,
         timeout=settings.odoo_timeout,
     )
-
-    def mailjet_client() -> MailjetClient:
-        return MailjetClient(
-            api_key=settings.mailjet_api_key,
-            api_secret=settings.mailjet_api_secret,
-            api_url=settings.mailjet_api_url,
-            timeout=settings.mailjet_timeout,
-            sandbox_mode=settings.mailjet_sandbox_mode,
-        )
-
-    mailjet = mailjet_client()
+    mailjet = stack.enter_context(closing(_mailjet_client(settings)))
     forwarder = EventForwarder(
         spool=events,
         erp=erp.clone(),
         metrics=metrics,
         batch_size=settings.forward_batch_size,
-        reports_pending=spool.depth,
+        reports_pending=reports.depth,
     )
-    try:
-        webhook = start_webhook(settings, events, event_mapping, metrics, forwarder.wake)
-    except OSError as exc:
-        log.error(
-            f"cannot listen on {settings.webhook_host}:{settings.webhook_port}: {exc}; "
-            "check COURIER_WEBHOOK_HOST / COURIER_WEBHOOK_PORT"
-        )
-        http.stop()
-        events.close()
-        spool.close()
-        return 1
+    forwarder.start()
+    stack.callback(forwarder.flush)  # after the stop: what waits goes to Odoo while it answers
+    stack.callback(forwarder.stop)
+    _start_webhook(settings, stack, events, event_mapping, metrics, forwarder.wake)
+    if settings.poll_interval_seconds > 0:
+        _start_poller(settings, stack, erp, events, event_mapping, metrics)
+
     pdfs = PdfRenderer(erp.clone, settings.pdf_concurrency, settings.pdf_batch_size)
+    stack.callback(pdfs.close)
+    notifier = Notifier()
     keeper = WatchdogKeeper(notifier, watchdog_interval(), STALL_SECONDS)
-    loop = SendLoop(
+    keeper.start()
+    stack.callback(keeper.stop)
+    stack.callback(notifier.stopping)
+    http.start()
+    log.info(
+        "courierd started",
+        version=__version__,
+        worker_id=settings.worker_id,
+        odoo_url=settings.odoo_url,
+        mailjet_api_url=settings.mailjet_api_url,
+        http=f"http://{settings.http_host}:{http.port}",
+        spool_depth=reports.depth(),
+        event_spool_depth=events.depth(),
+    )
+    notifier.ready(f"sending as {settings.worker_id}")
+    return SendLoop(
         LoopSettings(
             worker_id=settings.worker_id,
             batch_size=settings.batch_size,
@@ -151,88 +179,41 @@ def run_daemon(
             retry_policy=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
         ),
         erp=erp,
-        mailjet=mailjet,
+        mail=MailjetSender(mailjet, build),
         pdfs=pdfs,
-        spool=spool,
+        spool=reports,
         metrics=metrics,
         health=health,
         on_progress=keeper.progress,
         on_status=notifier.status,
-        build=build_message,
     )
-    poll_stop = threading.Event()
-    poll_mailjet = mailjet_client() if settings.poll_interval_seconds > 0 else None
-    poll_thread = None
-    if poll_mailjet is not None:
-        # Its own connections: the send loop's are not shared across threads.
-        poller = Poller(
-            erp.clone(),
-            poll_mailjet,
-            events,
-            event_mapping,
-            interval_seconds=settings.poll_interval_seconds,
-            max_age_days=settings.poll_max_age_days,
-            batch_size=settings.poll_batch_size,
-            metrics=metrics,
-        )
-        poll_thread = threading.Thread(
-            target=poller.run, args=(poll_stop,), name="poller", daemon=True
-        )
 
-    http.start()
-    forwarder.start()
-    if poll_thread is not None:
-        poll_thread.start()
-    keeper.start()
-    log.info(
-        "courierd started",
-        version=__version__,
-        worker_id=settings.worker_id,
-        odoo_url=settings.odoo_url,
-        mailjet_api_url=settings.mailjet_api_url,
-        http=f"http://{settings.http_host}:{http.port}",
-        spool_depth=spool.depth(),
-        event_spool_depth=events.depth(),
+
+def _mailjet_client(settings: Settings) -> MailjetClient:
+    return MailjetClient(
+        api_key=settings.mailjet_api_key,
+        api_secret=settings.mailjet_api_secret,
+        api_url=settings.mailjet_api_url,
+        timeout=settings.mailjet_timeout,
+        sandbox_mode=settings.mailjet_sandbox_mode,
     )
-    notifier.ready(f"sending as {settings.worker_id}")
-    try:
-        loop.run(stop)
-    finally:
-        notifier.stopping()
-        keeper.stop()
-        pdfs.close()
-        if webhook is not None:
-            webhook.stop()
-        if poll_thread is not None:
-            poll_stop.set()
-            poll_thread.join(timeout=60)
-        forwarder.stop()
-        forwarder.flush()
-        http.stop()
-        mailjet.close()
-        if poll_mailjet is not None:
-            poll_mailjet.close()
-        depth, event_depth = spool.depth(), events.depth()
-        events.close()
-        spool.close()
-        log.info("courierd stopped", spool_depth=depth, event_spool_depth=event_depth)
-    return 0
 
 
-def start_webhook(
+def _start_webhook(
     settings: Settings,
+    stack: ExitStack,
     events: EventSpool,
     mapping: EventMapping,
     metrics: Metrics,
     on_stored: Callable[[], None],
-) -> RouteServer | None:
-    """The webhook receiver on its own server, or None (with a warning) without a password."""
+) -> None:
+    """The webhook receiver on its own server, or a warning without a password."""
     if settings.webhook_password is None:
         log.warning(
             "webhook receiver off: set COURIER_WEBHOOK_PASSWORD to receive Mailjet's events, "
             "or use the poller (COURIER_POLL_INTERVAL_SECONDS)"
         )
-        return None
+        return
     receiver = WebhookReceiver(
         path=settings.webhook_path,
         user=settings.webhook_user,
@@ -242,14 +223,47 @@ def start_webhook(
         metrics=metrics,
         on_stored=on_stored,
     )
-    server = RouteServer(
-        settings.webhook_host, settings.webhook_port, receiver.routes(), "webhook", quiet=True
+    host, port = settings.webhook_host, settings.webhook_port
+    server = _opened(
+        lambda: RouteServer(host, port, receiver.routes(), "webhook", quiet=True),
+        f"listen on {host}:{port}",
+        "check COURIER_WEBHOOK_HOST / COURIER_WEBHOOK_PORT",
     )
     server.start()
-    host = settings.webhook_host
+    stack.callback(server.stop)
     log.info(
         "webhook receiver listening; point Mailjet's event URL (behind your HTTPS proxy) here",
         url=f"http://{f'[{host}]' if ':' in host else host}:{server.port}{settings.webhook_path}",
         user=settings.webhook_user,
     )
-    return server
+
+
+def _start_poller(
+    settings: Settings,
+    stack: ExitStack,
+    erp: ErpClient,
+    events: EventSpool,
+    mapping: EventMapping,
+    metrics: Metrics,
+) -> None:
+    """The poller in its own thread, with its own connections (not shared across threads)."""
+    mailjet = stack.enter_context(closing(_mailjet_client(settings)))
+    poller = Poller(
+        erp.clone(),
+        MailjetHistory(mailjet, mapping),
+        events,
+        mapping.scanner_guard.rule(),
+        interval_seconds=settings.poll_interval_seconds,
+        max_age_days=settings.poll_max_age_days,
+        batch_size=settings.poll_batch_size,
+        metrics=metrics,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=poller.run, args=(stop,), name="poller", daemon=True)
+    thread.start()
+    stack.callback(thread.join, timeout=60)
+    stack.callback(stop.set)
+
+
+def _log_stopped(reports: ReportSpool, events: EventSpool) -> None:
+    log.info("courierd stopped", spool_depth=reports.depth(), event_spool_depth=events.depth())

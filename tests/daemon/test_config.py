@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from courierd.config import ConfigError, describe, load_settings
+from courierd.config import describe, load_settings
+from courierd.domain.errors import ConfigError
 
 REQUIRED = {
     "COURIER_ODOO_DB": "courier",

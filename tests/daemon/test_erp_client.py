@@ -9,7 +9,8 @@ import odoorpc
 import pytest
 from pydantic import SecretStr
 
-from courierd.odoo.client import ErpCallError, ErpClient, ErpUnavailable, parse_odoo_url
+from courierd.domain.errors import ErpCallError, ErpUnavailable
+from courierd.odoo.client import ErpClient, parse_odoo_url
 
 
 class FakeOdoo:

@@ -17,7 +17,8 @@ from pydantic import SecretStr
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from courierd.odoo.client import ErpCallError, ErpClient, ErpUnavailable
+from courierd.domain.errors import ErpCallError, ErpUnavailable
+from courierd.odoo.client import ErpClient
 from courierd.odoo.json2 import serves_json2
 from courierd.odoo.transport import TransportSelector
 from tests.daemon.test_erp_client import FakeOdoo, World

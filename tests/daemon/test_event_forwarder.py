@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from courierd.domain.errors import ErpCallError, ErpUnavailable
 from courierd.domain.tracking import TrackingEvent
-from courierd.odoo.client import ErpCallError, ErpClient, ErpUnavailable
+from courierd.odoo.client import ErpClient
 from courierd.ops.metrics import Metrics
 from courierd.storage.event_spool import EventSpool
 from courierd.workers.event_forwarder import EventForwarder

@@ -6,14 +6,10 @@ from typing import Any
 
 import pytest
 
-from courierd.domain.tracking import TrackingEvent, mailjet_dedupe_key
-from courierd.mailjet.event_mapping import EventMapping, ScannerGuard
-from courierd.mailjet.event_normalizer import (
-    RejectedEvent,
-    guard_click,
-    guard_clicks,
-    normalize_mailjet_event,
-)
+from courierd.domain.errors import RejectedEvent
+from courierd.domain.tracking import TrackingEvent
+from courierd.mailjet.event_mapping import EventMapping, ScannerGuardSettings
+from courierd.mailjet.event_normalizer import mailjet_dedupe_key, normalize_mailjet_event
 
 MESSAGE_ID = 1152921504606846976
 T0 = 1790000000  # 2026-09-21T14:13:20Z
@@ -139,27 +135,29 @@ def test_what_is_not_a_mailjet_event_is_rejected_with_the_reason(obj: Any, reaso
 def test_scanner_user_agent_keeps_the_click_but_not_the_view() -> None:
     event = normalize(mailjet("click", url=WEB_URL, agent="Mozilla/5.0 (Barracuda Sentinel)"))
     assert event is not None
-    guarded = guard_click(event, None, EventMapping())
+    guarded = EventMapping().scanner_guard.rule().check(event, None)
     assert guarded.type == "clicked"
     assert guarded.web_document is False
     assert guarded.detail is not None and "Barracuda" in guarded.detail
 
 
 def test_a_click_too_soon_after_delivery_is_not_a_view() -> None:
-    mapping = EventMapping(scanner_guard=ScannerGuard(min_seconds_after_delivery=30))
+    mapping = EventMapping(scanner_guard=ScannerGuardSettings(min_seconds_after_delivery=30))
+    guard = mapping.scanner_guard.rule()
     delivered = normalize(mailjet("sent", at=T0))
     soon = normalize(mailjet("click", at=T0 + 29, url=WEB_URL, agent=FIREFOX))
     late = normalize(mailjet("click", at=T0 + 30, url=WEB_URL, agent=FIREFOX))
     assert delivered is not None and soon is not None and late is not None
-    assert guard_click(soon, delivered.time, mapping).web_document is False
-    assert "29 s after delivery" in (guard_click(soon, delivered.time, mapping).detail or "")
-    assert guard_click(late, delivered.time, mapping).web_document is True
+    assert guard.check(soon, delivered.time).web_document is False
+    assert "29 s after delivery" in (guard.check(soon, delivered.time).detail or "")
+    assert guard.check(late, delivered.time).web_document is True
     # Delivery time unknown: only the user-agent rule can apply.
-    assert guard_click(soon, None, mapping).web_document is True
+    assert guard.check(soon, None).web_document is True
 
 
 def test_guard_clicks_uses_a_delivery_of_the_same_batch_before_the_spool() -> None:
-    mapping = EventMapping(scanner_guard=ScannerGuard(min_seconds_after_delivery=30))
+    mapping = EventMapping(scanner_guard=ScannerGuardSettings(min_seconds_after_delivery=30))
+    guard = mapping.scanner_guard.rule()
     batch = [
         normalize(mailjet("sent", at=T0)),
         normalize(mailjet("click", at=T0 + 5, url=WEB_URL, agent=FIREFOX)),
@@ -170,13 +168,13 @@ def test_guard_clicks_uses_a_delivery_of_the_same_batch_before_the_spool() -> No
         asked.append(message_id)
         return None
 
-    guarded = guard_clicks([e for e in batch if e], known, mapping)
+    guarded = guard.check_all([e for e in batch if e], known)
     assert [e.web_document for e in guarded] == [False, False]
     assert asked == []
 
     alone = normalize(mailjet("click", at=T0 + 5, url=WEB_URL, agent=FIREFOX))
     assert alone is not None
-    [from_spool] = guard_clicks([alone], lambda _id: "2026-09-21T14:13:20Z", mapping)
+    [from_spool] = guard.check_all([alone], lambda _id: "2026-09-21T14:13:20Z")
     assert from_spool.web_document is False
 
 

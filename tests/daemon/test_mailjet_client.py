@@ -9,9 +9,9 @@ import mailjet_rest
 import pytest
 from pydantic import SecretStr
 
-from courierd.mailjet.client import MailjetCallFailed, MailjetClient
+from courierd.domain.errors import FailureKind, MailProviderCallFailed
+from courierd.mailjet.client import MailjetClient
 from courierd.mailjet.messages import build_message
-from courierd.mailjet.send_results import FailureKind
 from tests.daemon.factories import make_dispatch
 from tests.daemon.fake_mailjet import Answer, FakeMailjet, make_certificate, serve
 
@@ -85,7 +85,7 @@ def test_http_400_with_per_message_statuses_is_returned_not_raised():
 def test_http_400_without_per_message_statuses_is_a_client_error():
     fake = FakeMailjet()
     fake.send_answers = [Answer(400, {"ErrorMessage": "Malformed JSON", "StatusCode": 400})]
-    with serve(fake) as url, pytest.raises(MailjetCallFailed) as caught:
+    with serve(fake) as url, pytest.raises(MailProviderCallFailed) as caught:
         _client(url).send(_messages(1))
     assert caught.value.failure.kind is FailureKind.CLIENT_ERROR
     assert "Malformed JSON" in caught.value.failure.message
@@ -98,7 +98,7 @@ def test_http_400_without_per_message_statuses_is_a_client_error():
 def test_whole_call_failure_is_raised_after_exactly_one_post(status, kind):
     fake = FakeMailjet()
     fake.send_answers = [Answer(status, {"ErrorMessage": "nope"}, {"Retry-After": "0"})]
-    with serve(fake) as url, pytest.raises(MailjetCallFailed) as caught:
+    with serve(fake) as url, pytest.raises(MailProviderCallFailed) as caught:
         _client(url).send(_messages(1))
     assert caught.value.failure.kind is kind
     assert caught.value.failure.status == status
@@ -108,7 +108,7 @@ def test_whole_call_failure_is_raised_after_exactly_one_post(status, kind):
 def test_429_carries_mailjets_retry_after():
     fake = FakeMailjet()
     fake.send_answers = [Answer(429, {"ErrorMessage": "Too many"}, {"Retry-After": "42"})]
-    with serve(fake) as url, pytest.raises(MailjetCallFailed) as caught:
+    with serve(fake) as url, pytest.raises(MailProviderCallFailed) as caught:
         _client(url).send(_messages(1))
     assert caught.value.failure.kind is FailureKind.RATE_LIMITED
     assert caught.value.failure.retry_after == 42.0
@@ -118,7 +118,7 @@ def test_429_carries_mailjets_retry_after():
 def test_read_timeout_is_a_timeout_and_is_not_repeated():
     fake = FakeMailjet()
     fake.send_answers = [Answer(200, SUCCESS, delay=1.5)]
-    with serve(fake) as url, pytest.raises(MailjetCallFailed) as caught:
+    with serve(fake) as url, pytest.raises(MailProviderCallFailed) as caught:
         _client(url, timeout=0.3).send(_messages(1))
     assert caught.value.failure.kind is FailureKind.TIMEOUT
     assert len(fake.posts) == 1
@@ -129,7 +129,7 @@ def test_connection_refused_is_a_connection_failure():
     fake.send_answers = [Answer(200, SUCCESS)]
     with serve(fake) as url:
         pass  # the port is closed again
-    with pytest.raises(MailjetCallFailed) as caught:
+    with pytest.raises(MailProviderCallFailed) as caught:
         _client(url, timeout=1.0).send(_messages(1))
     assert caught.value.failure.kind in (FailureKind.CONNECTION, FailureKind.TIMEOUT)
 
@@ -150,7 +150,7 @@ def test_lookup_with_mailjet_down_is_a_connection_failure_not_an_empty_answer():
     # An empty answer would mean "never sent" and make the loop send again.
     with serve(FakeMailjet()) as url:
         pass  # the port is closed again
-    with pytest.raises(MailjetCallFailed) as caught:
+    with pytest.raises(MailProviderCallFailed) as caught:
         _client(url, timeout=1.0).find_by_custom_id("cid0001")
     assert caught.value.failure.kind in (FailureKind.CONNECTION, FailureKind.TIMEOUT)
     assert "Mailjet" in caught.value.failure.message
@@ -180,7 +180,7 @@ def test_library_alone_would_post_the_same_batch_four_times_over_https(https_fak
 
 def test_courierd_posts_once_over_https_and_leaves_the_retry_to_the_loop(https_fake):
     fake, url = https_fake
-    with pytest.raises(MailjetCallFailed) as caught:
+    with pytest.raises(MailProviderCallFailed) as caught:
         _client(url).send(_messages(1))
     assert caught.value.failure.kind is FailureKind.SERVER_ERROR
     assert len(fake.posts) == 1

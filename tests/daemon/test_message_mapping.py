@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from courierd.mailjet.mapping_files import MappingError
+from courierd.domain.errors import MappingError
 from courierd.mailjet.message_mapping import (
     KNOWN_FIELDS,
     MessageMapping,

@@ -1,6 +1,7 @@
 import threading
 
-from courierd.odoo.pdf_renderer import PdfRenderer, PdfRenderError
+from courierd.domain.errors import PdfRenderError
+from courierd.odoo.pdf_renderer import PdfRenderer
 
 
 class _Client:

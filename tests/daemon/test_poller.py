@@ -9,14 +9,18 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from courierd.domain.errors import (
+    CallFailure,
+    ErpUnavailable,
+    FailureKind,
+    MailProviderCallFailed,
+)
 from courierd.domain.tracking import TrackingEvent, iso_from_unix
-from courierd.mailjet.client import MailjetCallFailed
 from courierd.mailjet.event_mapping import EventMapping
-from courierd.mailjet.send_results import CallFailure, FailureKind
-from courierd.odoo.client import ErpUnavailable
+from courierd.mailjet.provider import MailjetHistory
 from courierd.ops import logs
 from courierd.ops.metrics import Metrics
-from courierd.workers.poller import MAX_BACKOFF_SECONDS, Poller
+from courierd.workers.poller import BACKOFF, Poller
 
 SENT_AT = 1_795_000_000
 PORTAL = "https://erp.example.com/my/invoices/17?access_token=secret"
@@ -47,7 +51,7 @@ class FakeMailjet:
         self.calls.append((what, message_id))
         failure = self.failures.get(message_id)
         if failure is not None:
-            raise MailjetCallFailed(failure)
+            raise MailProviderCallFailed(failure)
         return table.get(message_id, [])
 
     def message_history(self, message_id: str) -> list[dict[str, Any]]:
@@ -116,9 +120,9 @@ def _poller(
     mapping = kw.pop("mapping", EventMapping())
     poller = Poller(
         erp,
-        mailjet,
+        MailjetHistory(mailjet, mapping),
         spool,
-        mapping,
+        mapping.scanner_guard.rule(),
         interval_seconds=60,
         max_age_days=30,
         batch_size=kw.pop("batch_size", 100),
@@ -207,8 +211,8 @@ def test_retry_after_is_honoured_and_the_backoff_is_capped() -> None:
     poller, _ = _poller(FakeErp([]), FakeMailjet(), FakeSpool())
 
     assert poller.backoff(1, retry_after=120.0) == 120.0
-    assert poller.backoff(30) == MAX_BACKOFF_SECONDS
-    assert poller.backoff(30, retry_after=10_000.0) == MAX_BACKOFF_SECONDS
+    assert poller.backoff(30) == BACKOFF.max_seconds
+    assert poller.backoff(30, retry_after=10_000.0) == BACKOFF.max_seconds
 
 
 def test_a_refused_lookup_of_one_message_skips_it_and_the_round_goes_on() -> None:

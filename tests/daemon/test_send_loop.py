@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
-from courierd.mailjet.client import MailjetCallFailed, SendResponse
-from courierd.mailjet.send_results import CallFailure, FailureKind, RetryPolicy
-from courierd.odoo.client import ErpCallError, ErpUnavailable
+from courierd.domain.backoff import RetryPolicy
+from courierd.domain.errors import (
+    CallFailure,
+    ErpCallError,
+    ErpUnavailable,
+    FailureKind,
+    MailProviderCallFailed,
+)
+from courierd.mailjet.client import SendResponse
+from courierd.mailjet.provider import MailjetSender
 from courierd.ops.metrics import Health, Metrics
 from courierd.storage.report_spool import ReportSpool
 from courierd.workers.send_loop import LoopSettings, SendLoop
@@ -59,7 +66,7 @@ class FakeMailjet:
         if self.on_send:
             self.on_send()
         if self.failure:
-            raise MailjetCallFailed(self.failure)
+            raise MailProviderCallFailed(self.failure)
         return SendResponse(
             200,
             {
@@ -105,7 +112,7 @@ def parts(tmp_path):
         return SendLoop(
             LoopSettings(worker_id="w1", idle_seconds=0.01, retry_policy=RetryPolicy(30, 3600)),
             erp=erp,
-            mailjet=mailjet,
+            mail=MailjetSender(mailjet),
             pdfs=pdfs,
             spool=spool,
             metrics=metrics,
@@ -164,7 +171,7 @@ def test_check_mailjet_first_lookup_failure_retries_without_sending(parts):
     erp.batches = [[make_dispatch(1, attempts=2, check_mailjet_first=True)]]
 
     def broken(_custom_id):
-        raise MailjetCallFailed(CallFailure(FailureKind.SERVER_ERROR, "boom", 500))
+        raise MailProviderCallFailed(CallFailure(FailureKind.SERVER_ERROR, "boom", 500))
 
     mailjet.find_by_custom_id = broken
     make_loop().turn()

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from courierd.mailjet.send_results import RetryPolicy
+from courierd.domain.backoff import RetryPolicy
+from courierd.mailjet.provider import MailjetSender
 from courierd.ops.metrics import Health, Metrics
 from courierd.storage.report_spool import ReportSpool
 from courierd.workers.send_loop import LoopSettings, SendLoop
@@ -63,7 +64,7 @@ def parts(tmp_path):
                 retry_policy=RetryPolicy(30, 3600),
             ),
             erp=erp,
-            mailjet=mailjet,
+            mail=MailjetSender(mailjet),
             pdfs=pdfs,
             spool=spool,
             metrics=Metrics(),

@@ -1,11 +1,9 @@
+from courierd.domain.backoff import RetryPolicy, retry_after_seconds
+from courierd.domain.errors import CallFailure, FailureKind
+from courierd.domain.sending import results_for_call_failure
 from courierd.mailjet.send_results import (
-    CallFailure,
-    FailureKind,
-    RetryPolicy,
     classify_status,
-    results_for_call_failure,
     results_from_response,
-    retry_after_seconds,
     transmitted_from_lookup,
 )
 from tests.daemon.factories import make_dispatch

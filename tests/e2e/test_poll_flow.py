@@ -17,7 +17,8 @@ import requests
 from pydantic import SecretStr
 
 from courierd.mailjet.client import MailjetClient
-from courierd.mailjet.event_mapping import EventMapping, ScannerGuard
+from courierd.mailjet.event_mapping import EventMapping, ScannerGuardSettings
+from courierd.mailjet.provider import MailjetHistory
 from courierd.odoo.client import ErpClient
 from courierd.ops.metrics import Metrics
 from courierd.storage.event_spool import EventSpool
@@ -66,12 +67,12 @@ def poll_path(erp_backend: ErpBackend, mailjet: Mailjet, tmp_path: Path) -> Iter
     metrics = Metrics()
     # Clicks come seconds after delivery here: the delay rule of the guard is off,
     # the user-agent rule stays on.
-    mapping = EventMapping(scanner_guard=ScannerGuard(min_seconds_after_delivery=0))
+    mapping = EventMapping(scanner_guard=ScannerGuardSettings(min_seconds_after_delivery=0))
     poller = Poller(
         erp,
-        api,
+        MailjetHistory(api, mapping),
         spool,
-        mapping,
+        mapping.scanner_guard.rule(),
         interval_seconds=1,
         max_age_days=30,
         batch_size=50,

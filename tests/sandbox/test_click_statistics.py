@@ -17,9 +17,9 @@ import requests
 from mailjet_rest import Client
 from pydantic import SecretStr
 
+from courierd.domain.errors import FailureKind, MailProviderCallFailed
 from courierd.domain.tracking import unix_from_iso
-from courierd.mailjet.client import MailjetCallFailed, MailjetClient
-from courierd.mailjet.send_results import FailureKind
+from courierd.mailjet.client import MailjetClient
 from mailjet_sandbox import SandboxServer
 from mailjet_sandbox.faults import Fault
 
@@ -157,9 +157,9 @@ def test_the_adapter_raises_a_kind_on_429_and_on_5xx(
     sandbox.faults.add(Fault.from_json(throttled))
     sandbox.faults.add(Fault.from_json(broken))
 
-    with pytest.raises(MailjetCallFailed) as rate_limited:
+    with pytest.raises(MailProviderCallFailed) as rate_limited:
         courier_mailjet.message_history("1")
-    with pytest.raises(MailjetCallFailed) as server_error:
+    with pytest.raises(MailProviderCallFailed) as server_error:
         courier_mailjet.click_statistics("1")
 
     assert rate_limited.value.failure.kind == FailureKind.RATE_LIMITED

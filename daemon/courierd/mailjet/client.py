@@ -32,8 +32,9 @@ from pydantic import SecretStr
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from courierd.domain.errors import CallFailure, FailureKind, MailProviderCallFailed
 from courierd.mailjet.messages import build_send_payload
-from courierd.mailjet.send_results import CallFailure, FailureKind, classify_status
+from courierd.mailjet.send_results import classify_status
 
 # Only a refused/failed TCP connect is retried: the request never left this host.
 NO_RESEND_RETRY = Retry(
@@ -51,21 +52,15 @@ class SendResponse:
     body: dict[str, Any]
 
 
-class MailjetCallFailed(Exception):
-    def __init__(self, failure: CallFailure) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
-
-
 @contextmanager
 def _call_failures(what: str) -> Iterator[None]:
-    """mailjet-rest's and requests' exceptions become one MailjetCallFailed."""
+    """mailjet-rest's and requests' exceptions become one MailProviderCallFailed."""
     try:
         yield
     except mailjet_rest.ApiError as exc:
-        raise MailjetCallFailed(_failure_from(exc)) from exc
+        raise MailProviderCallFailed(_failure_from(exc)) from exc
     except requests.RequestException as exc:
-        raise MailjetCallFailed(
+        raise MailProviderCallFailed(
             CallFailure(FailureKind.CONNECTION, f"{what} failed: {exc}")
         ) from exc
 
@@ -120,18 +115,18 @@ def _failure_from(exc: Exception) -> CallFailure:
     return CallFailure(FailureKind.CONNECTION, f"Mailjet call failed: {exc}")
 
 
+def _bad_response(message: str, response: requests.Response) -> MailProviderCallFailed:
+    return MailProviderCallFailed(
+        CallFailure(FailureKind.BAD_RESPONSE, message, response.status_code)
+    )
+
+
 def _data_items(response: requests.Response, what: str) -> list[dict[str, Any]]:
     """The Data list of a REST lookup; anything else is a BAD_RESPONSE failure."""
     body = _json(response.text)
     data = body.get("Data") if isinstance(body, dict) else None
     if not isinstance(data, list):
-        raise MailjetCallFailed(
-            CallFailure(
-                FailureKind.BAD_RESPONSE,
-                f"Mailjet's {what} has no Data list",
-                response.status_code,
-            )
-        )
+        raise _bad_response(f"Mailjet's {what} has no Data list", response)
     return [item for item in data if isinstance(item, dict)]
 
 
@@ -155,7 +150,7 @@ class MailjetClient:
         self._rest = mailjet_rest.Client(auth=auth, version="v3", api_url=api_url, timeout=timeout)
 
     def send(self, messages: Sequence[Mapping[str, Any]]) -> SendResponse:
-        """POST /v3.1/send once; raises MailjetCallFailed when the call failed as a whole."""
+        """POST /v3.1/send once; raises MailProviderCallFailed when the call failed as a whole."""
         payload = build_send_payload(messages, self._sandbox_mode)
         with _call_failures("Mailjet call"):
             try:
@@ -165,19 +160,15 @@ class MailjetClient:
                 if isinstance(body, dict) and isinstance(body.get("Messages"), list):
                     return SendResponse(400, body)
                 detail = body.get("ErrorMessage") if isinstance(body, dict) else exc.response_body
-                raise MailjetCallFailed(
+                raise MailProviderCallFailed(
                     CallFailure(
                         FailureKind.CLIENT_ERROR, f"Mailjet refused the call: {detail}", 400
                     )
                 ) from exc
         body = _json(response.text)
         if not isinstance(body, dict):
-            raise MailjetCallFailed(
-                CallFailure(
-                    FailureKind.BAD_RESPONSE,
-                    f"Mailjet answered HTTP {response.status_code} without a JSON body",
-                    response.status_code,
-                )
+            raise _bad_response(
+                f"Mailjet answered HTTP {response.status_code} without a JSON body", response
             )
         return SendResponse(response.status_code, body)
 

@@ -1,5 +1,8 @@
 """The events mapping (mappings/events.yaml): statuses, web-document links, scanner guard.
 
+For the scanner guard it holds only the settings; the rule is provider-neutral
+(courierd.domain.scanner_guard).
+
 The defaults of `EventMapping` are the shipped mappings/events.yaml (a test keeps
 them equal), so courierd works without a file.
 """
@@ -12,6 +15,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from courierd.domain.scanner_guard import (
+    DEFAULT_MIN_SECONDS_AFTER_DELIVERY,
+    DEFAULT_SCANNER_AGENTS,
+    ScannerGuard,
+)
 from courierd.mailjet.mapping_files import load_mapping
 
 # The Event API's types (version 1 and 2 use the same names).
@@ -32,28 +40,6 @@ DEFAULT_STATUSES: dict[str, MappedStatus] = {
     "spam": "spam",
     "unsub": "unsubscribed",
 }
-
-DEFAULT_SCANNER_AGENTS = [
-    "Barracuda",
-    "Mimecast",
-    "Proofpoint",
-    "urldefense",
-    "Symantec",
-    "Trend Micro",
-    "SafeLinks",
-    "Safe Links",
-    "FireEye",
-    "Sophos",
-    "Forcepoint",
-    "Cisco",
-    "HeadlessChrome",
-    "python-requests",
-    "Go-http-client",
-    "curl/",
-    "bot",
-    "spider",
-    "crawler",
-]
 
 
 class _Strict(BaseModel):
@@ -81,22 +67,20 @@ class WebDocument(_Strict):
         return bool(url) and any(re.search(p, url or "") for p in self.url_patterns)
 
 
-class ScannerGuard(_Strict):
-    """Clicks that do not count as a view: known link scanners, or too soon after delivery."""
+class ScannerGuardSettings(_Strict):
+    """Which clicks are a link scanner's (the rule: courierd.domain.scanner_guard)."""
 
     user_agents: list[str] = Field(default_factory=lambda: list(DEFAULT_SCANNER_AGENTS))
-    min_seconds_after_delivery: int = Field(10, ge=0, le=3600)
+    min_seconds_after_delivery: int = Field(DEFAULT_MIN_SECONDS_AFTER_DELIVERY, ge=0, le=3600)
 
-    def scanner_agent(self, user_agent: str | None) -> str | None:
-        """The listed fragment found in `user_agent` (case-insensitive), if any."""
-        agent = (user_agent or "").lower()
-        return next((f for f in self.user_agents if f.lower() in agent), None)
+    def rule(self) -> ScannerGuard:
+        return ScannerGuard(tuple(self.user_agents), self.min_seconds_after_delivery)
 
 
 class EventMapping(_Strict):
     statuses: dict[str, MappedStatus] = Field(default_factory=lambda: dict(DEFAULT_STATUSES))
     web_document: WebDocument = Field(default_factory=WebDocument)
-    scanner_guard: ScannerGuard = Field(default_factory=ScannerGuard)
+    scanner_guard: ScannerGuardSettings = Field(default_factory=ScannerGuardSettings)
 
     @field_validator("statuses")
     @classmethod

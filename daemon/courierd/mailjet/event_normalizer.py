@@ -1,4 +1,4 @@
-"""Pure: a Mailjet Event API object -> one `TrackingEvent`, and the link-scanner guard.
+"""Pure: a Mailjet Event API object -> one `TrackingEvent`, with Mailjet's dedupe key.
 
 Used for webhook callbacks (version 1: one object; version 2: an array of them)
 and, by the poller, for history lines rebuilt in the same shape.
@@ -6,21 +6,26 @@ and, by the poller, for history lines rebuilt in the same shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import hashlib
+from collections.abc import Mapping
 from typing import Any
 
-from courierd.domain.tracking import (
-    EventSource,
-    TrackingEvent,
-    iso_from_unix,
-    mailjet_dedupe_key,
-    unix_from_iso,
-)
+from courierd.domain.contract import EventSource
+from courierd.domain.errors import RejectedEvent
+from courierd.domain.tracking import TrackingEvent, iso_from_unix
 from courierd.mailjet.event_mapping import EventMapping
 
 
-class RejectedEvent(ValueError):
-    """This object is not an event courierd can store; the message says why."""
+def mailjet_dedupe_key(mailjet_event: str, message_id: str, unix_time: int, url: str | None) -> str:
+    """The same Mailjet fact gets the same key whether it came by webhook or by poll.
+
+    Two clicks on different links within one second are two facts: the URL's hash
+    tells them apart.
+    """
+    key = f"mj:{mailjet_event}:{message_id}:{unix_time}"
+    if url:
+        key += ":" + hashlib.sha1(url.encode("utf-8")).hexdigest()[:12]
+    return key
 
 
 def _text(value: Any) -> str | None:
@@ -81,50 +86,3 @@ def normalize_mailjet_event(
         web_document=kind == "click" and mapping.web_document.matches(url),
         payload=dict(obj),
     )
-
-
-def guard_click(
-    event: TrackingEvent, delivered_at: str | None, mapping: EventMapping
-) -> TrackingEvent:
-    """A web-document click from a link scanner stays a click but is not a view.
-
-    A scanner is told by its user agent, or by clicking within
-    `min_seconds_after_delivery` of the delivery (`delivered_at`, when known).
-    """
-    if not event.web_document:
-        return event
-    guard = mapping.scanner_guard
-    agent = guard.scanner_agent(event.user_agent)
-    if agent:
-        reason = f"not counted as a view: the user agent looks like a link scanner ({agent})"
-        return event.with_changes(web_document=False, detail=reason)
-    if delivered_at is not None:
-        delay = unix_from_iso(event.time) - unix_from_iso(delivered_at)
-        if delay < guard.min_seconds_after_delivery:
-            reason = (
-                f"not counted as a view: clicked {max(delay, 0)} s after delivery, "
-                f"under {guard.min_seconds_after_delivery} s (link scanner guard)"
-            )
-            return event.with_changes(web_document=False, detail=reason)
-    return event
-
-
-def guard_clicks(
-    events: Sequence[TrackingEvent],
-    known_delivery: Callable[[str], str | None],
-    mapping: EventMapping,
-) -> list[TrackingEvent]:
-    """`guard_click` over a batch: a delivery in the same batch counts, else `known_delivery`.
-
-    `known_delivery(message_id)` is the delivery time seen earlier (the event spool's).
-    """
-    delivered = {
-        e.message_id: e.time for e in events if e.type == "delivered" and e.message_id is not None
-    }
-    guarded = []
-    for event in events:
-        if event.web_document and event.message_id is not None:
-            at = delivered.get(event.message_id) or known_delivery(event.message_id)
-            event = guard_click(event, at, mapping)
-        guarded.append(event)
-    return guarded

@@ -8,16 +8,9 @@ from typing import TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from courierd.domain.errors import MappingError
+
 M = TypeVar("M", bound=BaseModel)
-
-
-class MappingError(Exception):
-    """A mapping file cannot be used; `problems` holds one sentence each, naming file and key."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        super().__init__(f"{path}: " + "; ".join(problems))
-        self.path = path
-        self.problems = problems
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

@@ -24,6 +24,8 @@ from pydantic import (
     model_validator,
 )
 
+from courierd.domain.contract import ClaimedDispatch
+from courierd.domain.ports import Message
 from courierd.mailjet.mapping_files import load_mapping
 from courierd.mailjet.messages import MessageBuilder, build_message, template_message
 
@@ -150,7 +152,7 @@ class Template(_Strict):
                 ) from None
         return values
 
-    def build(self, message: Mapping[str, Any], dispatch: Mapping[str, Any]) -> dict[str, Any]:
+    def build(self, message: Mapping[str, Any], dispatch: ClaimedDispatch) -> Message:
         return template_message(
             message,
             self.template_id,
@@ -209,7 +211,7 @@ def make_message_builder(mapping: MessageMapping) -> MessageBuilder:
     if mapping.template is None and not mapping.companies:
         return build_message
 
-    def build(dispatch: Mapping[str, Any]) -> dict[str, Any]:
+    def build(dispatch: ClaimedDispatch) -> Message:
         settings = mapping.for_company(dispatch.get("company_id"))
         message = build_message(dispatch)
         if settings.template is None:

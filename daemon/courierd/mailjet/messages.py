@@ -12,6 +12,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from courierd.domain.contract import Address, ClaimedDispatch, OdooText
+from courierd.domain.ports import Message
+
 SUBJECT_MAX = 255
 MESSAGES_PER_CALL = 50
 # Mailjet also caps the recipients of one call (To + Cc + Bcc of all its messages):
@@ -21,7 +24,7 @@ ELLIPSIS = "\u2026"
 
 T = TypeVar("T")
 
-MessageBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
+MessageBuilder = Callable[[ClaimedDispatch], Message]
 
 
 def truncate_subject(subject: str) -> str:
@@ -32,7 +35,7 @@ def truncate_subject(subject: str) -> str:
     return subject[: SUBJECT_MAX - 1].rstrip() + ELLIPSIS
 
 
-def _address(email: str, name: str | None) -> dict[str, str]:
+def _address(email: str, name: OdooText | None) -> dict[str, str]:
     address = {"Email": email}
     if name:
         address["Name"] = name
@@ -43,7 +46,7 @@ def _tracking(flag: Any) -> str:
     return "enabled" if flag else "disabled"
 
 
-def event_payload(dispatch: Mapping[str, Any]) -> str:
+def event_payload(dispatch: ClaimedDispatch) -> str:
     """What Mailjet hands back on every event of this message (EventPayload)."""
     return json.dumps(
         {"dispatch_id": dispatch["id"], "invoice_id": dispatch.get("invoice_id")},
@@ -51,19 +54,20 @@ def event_payload(dispatch: Mapping[str, Any]) -> str:
     )
 
 
-def build_message(dispatch: Mapping[str, Any]) -> dict[str, Any]:
+def build_message(dispatch: ClaimedDispatch) -> Message:
     """The v3.1 message for one dispatch; raises ValueError when it cannot be sent as is."""
     recipients = dispatch.get("recipients") or []
     if not recipients:
         raise ValueError("the dispatch has no recipient")
-    sender = dispatch.get("sender") or {}
-    if not sender.get("email"):
+    sender = dispatch.get("sender") or Address(email=False)
+    sender_email = sender.get("email")
+    if not sender_email:
         raise ValueError("the dispatch has no sender email")
     if dispatch.get("pdf_pending"):
         raise ValueError("the invoice PDF has not been rendered")
 
-    message: dict[str, Any] = {
-        "From": _address(sender["email"], sender.get("name")),
+    message: Message = {
+        "From": _address(sender_email, sender.get("name")),
         "To": [_address(r["email"], r.get("name")) for r in recipients],
         "Subject": truncate_subject(dispatch.get("subject") or ""),
         "CustomID": dispatch["custom_id"],
@@ -98,14 +102,14 @@ def template_message(
     keep_subject: bool = True,
     error_reporting: str | None = None,
     error_deliver: bool | None = None,
-) -> dict[str, Any]:
+) -> Message:
     """`message` (from build_message) sent through a Mailjet template instead of its parts.
 
     Addresses, CustomID, EventPayload, tracking and attachments stay. Mailjet
     takes the body from the template; Subject, when kept and not empty,
     overrides the template's own subject.
     """
-    templated = {k: v for k, v in message.items() if k not in ("HTMLPart", "TextPart")}
+    templated: Message = {k: v for k, v in message.items() if k not in ("HTMLPart", "TextPart")}
     if not keep_subject or not templated.get("Subject"):
         templated.pop("Subject", None)
     templated["TemplateID"] = template_id

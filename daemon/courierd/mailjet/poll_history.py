@@ -11,13 +11,15 @@ the dedupe key of a fact seen by both paths is the same and Odoo stores it once.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from courierd.domain.tracking import TrackingEvent
+from courierd.domain.contract import OpenRecipient
+from courierd.domain.errors import RejectedEvent
+from courierd.domain.ports import History
 from courierd.mailjet.event_mapping import EventMapping
-from courierd.mailjet.event_normalizer import RejectedEvent, normalize_mailjet_event
+from courierd.mailjet.event_normalizer import normalize_mailjet_event
 
 # messagehistory EventType -> Event API type. Mailjet's documents spell bounces in
 # several ways; the two explicit ones also say whether the bounce is permanent.
@@ -45,20 +47,12 @@ class PolledMessage:
     email: str | None = None
 
     @classmethod
-    def from_open_tracking(cls, row: Mapping[str, Any]) -> PolledMessage:
+    def from_open_tracking(cls, row: OpenRecipient) -> PolledMessage:
         return cls(
             message_id=str(row.get("message_id") or "").strip(),
             custom_id=_text(row.get("custom_id")),
             email=_text(row.get("email")),
         )
-
-
-@dataclass
-class PollOutcome:
-    """The normalized events of one message, and the lines that could not be used (why)."""
-
-    events: list[TrackingEvent] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
 
 
 def _text(value: Any) -> str | None:
@@ -131,7 +125,7 @@ def _click_objects(
     message: PolledMessage,
     clicked_lines: list[tuple[int, Mapping[str, Any]]],
     clicks: Sequence[Mapping[str, Any]],
-    outcome: PollOutcome,
+    outcome: History,
 ) -> list[dict[str, Any]]:
     """One click object per click statistic; the user agent's text comes from the history.
 
@@ -168,10 +162,10 @@ def event_objects(
     message: PolledMessage,
     history: Sequence[Mapping[str, Any]],
     clicks: Sequence[Mapping[str, Any]],
-    outcome: PollOutcome | None = None,
+    outcome: History | None = None,
 ) -> list[dict[str, Any]]:
     """The Event API objects (version-2 field names) the history and clicks stand for."""
-    outcome = outcome if outcome is not None else PollOutcome()
+    outcome = outcome if outcome is not None else History()
     objects: list[dict[str, Any]] = []
     clicked_lines: list[tuple[int, Mapping[str, Any]]] = []
     for line in history:
@@ -196,9 +190,9 @@ def polled_events(
     history: Sequence[Mapping[str, Any]],
     clicks: Sequence[Mapping[str, Any]],
     mapping: EventMapping,
-) -> PollOutcome:
+) -> History:
     """The normalized events (source "mailjet_poll"), the scanner guard not yet applied."""
-    outcome = PollOutcome()
+    outcome = History()
     if not message.message_id.isdigit():
         outcome.skipped.append(f"message ID {message.message_id!r} is not numeric")
         return outcome

@@ -23,13 +23,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
+from courierd.domain.errors import RejectedEvent
+from courierd.domain.ports import TrackingSpool
 from courierd.domain.tracking import TrackingEvent
 from courierd.mailjet.event_mapping import EventMapping
-from courierd.mailjet.event_normalizer import RejectedEvent, guard_clicks, normalize_mailjet_event
+from courierd.mailjet.event_normalizer import normalize_mailjet_event
 from courierd.ops.http_server import Route
 from courierd.ops.logs import get_logger
 from courierd.ops.metrics import Metrics
-from courierd.storage.event_spool import EventSpool
 
 log = get_logger(__name__)
 
@@ -44,7 +45,7 @@ class WebhookReceiver:
         path: str,
         user: str,
         password: SecretStr,
-        spool: EventSpool,
+        spool: TrackingSpool,
         mapping: EventMapping,
         metrics: Metrics,
         on_stored: Callable[[], None] | None = None,
@@ -54,6 +55,7 @@ class WebhookReceiver:
         self._password = password.get_secret_value().encode("utf-8")
         self._spool = spool
         self._mapping = mapping
+        self._guard = mapping.scanner_guard.rule()
         self._metrics = metrics
         self._on_stored = on_stored
 
@@ -120,7 +122,7 @@ class WebhookReceiver:
                 ignored += 1
             else:
                 events.append(event)
-        events = guard_clicks(events, self._spool.delivered_at, self._mapping)
+        events = self._guard.check_all(events, self._spool.delivered_at)
         try:
             new = self._spool.add(events)
         except (OSError, sqlite3.Error) as exc:

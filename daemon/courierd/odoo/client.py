@@ -23,20 +23,26 @@ from __future__ import annotations
 
 import http.client
 import json
+import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import odoorpc
 from pydantic import SecretStr
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from courierd.domain.backoff import Backoff
+from courierd.domain.contract import (
+    Attachment,
+    ClaimedDispatch,
+    IngestCounts,
+    OpenRecipient,
+    RenderFailure,
+    SendResult,
+    TrackingEventJson,
+)
+from courierd.domain.errors import ErpCallError, ErpUnavailable
 from courierd.odoo.json2 import JSON2_PATH, Json2Connection, Json2Error
 from courierd.odoo.transport import TransportSelector, TransportSetting
 from courierd.ops.logs import get_logger
@@ -58,18 +64,6 @@ _TRANSIENT_RPC_ERRORS = {
 }
 
 
-class ErpUnavailable(Exception):
-    """Odoo cannot be used right now; `hint` says what the operator should check."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
-class ErpCallError(Exception):
-    """Odoo answered a call with an error that retrying the same call will not fix."""
-
-
 class _Transient(Exception):
     pass
 
@@ -84,8 +78,8 @@ def parse_odoo_url(url: str) -> tuple[str, int, str]:
 
 def _rpc_error_name(exc: odoorpc.error.RPCError) -> str:
     info = exc.info if isinstance(exc.info, dict) else {}
-    data = info.get("data") if isinstance(info.get("data"), dict) else {}
-    return str(data.get("name", ""))
+    data = info.get("data")
+    return str(data.get("name", "")) if isinstance(data, dict) else ""
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -152,42 +146,49 @@ class ErpClient:
             connect=self._connect,
         )
 
-    # The contract's calls.
-
     # The contract's calls; the argument names are the contract's (docs/contract.md).
 
-    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]:
-        return self._call(
+    # The answers are taken as docs/contract.md describes them (the casts say so): the
+    # addon and the stand-in ERP are held to it by the contract tests.
+
+    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[ClaimedDispatch]:
+        answer = self._call(
             DISPATCH_MODEL,
             "courier_claim",
             worker_id=worker_id,
             limit=limit,
             lease_seconds=lease_seconds,
         )
+        return cast(list[ClaimedDispatch], answer)
 
-    def render_pdf(self, dispatch_id: int) -> dict[str, Any]:
-        return self._call(DISPATCH_MODEL, "courier_render_pdf", dispatch_id=dispatch_id)
+    def render_pdf(self, dispatch_id: int) -> Attachment:
+        answer = self._call(DISPATCH_MODEL, "courier_render_pdf", dispatch_id=dispatch_id)
+        return cast(Attachment, answer)
 
-    def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, Any]:
-        return self._call(DISPATCH_MODEL, "courier_render_pdfs", dispatch_ids=dispatch_ids)
+    def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, Attachment | RenderFailure]:
+        answer = self._call(DISPATCH_MODEL, "courier_render_pdfs", dispatch_ids=dispatch_ids)
+        return cast(dict[str, Attachment | RenderFailure], answer)
 
-    def report(self, results: list[dict[str, Any]]) -> dict[str, int]:
-        return self._call(DISPATCH_MODEL, "courier_report", results=results)
+    def report(self, results: list[SendResult]) -> dict[str, int]:
+        answer = self._call(DISPATCH_MODEL, "courier_report", results=results)
+        return cast(dict[str, int], answer)
 
-    def ingest(self, events: list[dict[str, Any]]) -> dict[str, int]:
-        return self._call(EVENT_MODEL, "courier_ingest", events=events)
+    def ingest(self, events: list[TrackingEventJson]) -> IngestCounts:
+        return cast(IngestCounts, self._call(EVENT_MODEL, "courier_ingest", events=events))
 
-    def open_tracking(self, limit: int, max_age_days: int) -> list[dict[str, Any]]:
-        return self._call(
+    def open_tracking(self, limit: int, max_age_days: int) -> list[OpenRecipient]:
+        answer = self._call(
             RECIPIENT_MODEL, "courier_open_tracking", limit=limit, max_age_days=max_age_days
         )
+        return cast(list[OpenRecipient], answer)
 
     # Plumbing.
 
     def _call(self, model: str, method: str, **arguments: Any) -> Any:
+        backoff = Backoff(base_seconds=min(1.0, self._max_wait), max_seconds=self._max_wait)
         retrying = Retrying(
             stop=stop_after_attempt(self._attempts),
-            wait=wait_random_exponential(multiplier=0.5, max=self._max_wait),
+            wait=lambda state: backoff.delay(state.attempt_number, random.random()),
             retry=retry_if_exception_type(_Transient),
             before_sleep=self._log_retry,
             reraise=True,
@@ -240,10 +241,10 @@ class ErpClient:
         except odoorpc.error.RPCError as exc:
             if _is_transient(exc):
                 raise _Transient(str(exc)) from exc
-            secret = "COURIER_ODOO_PASSWORD" if self._password else "COURIER_ODOO_API_KEY"
+            setting = "COURIER_ODOO_PASSWORD" if self._password else "COURIER_ODOO_API_KEY"
             raise ErpUnavailable(
                 f"Odoo refused the login of {self._login!r} on database {self._db!r}: {exc}",
-                f"check COURIER_ODOO_DB, COURIER_ODOO_LOGIN and {secret}",
+                f"check COURIER_ODOO_DB, COURIER_ODOO_LOGIN and {setting}",
             ) from exc
         except Exception as exc:
             if _is_transient(exc):

@@ -25,21 +25,14 @@ import math
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, cast
 
+from courierd.domain.contract import Attachment
+from courierd.domain.errors import PdfRenderError
+from courierd.domain.ports import PdfSource
 from courierd.ops.logs import get_logger
 
 log = get_logger(__name__)
-
-
-class PdfSource(Protocol):
-    def render_pdf(self, dispatch_id: int) -> dict[str, Any]: ...
-
-    def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, Any]: ...
-
-
-class PdfRenderError(Exception):
-    """Odoo answered this dispatch's render with an error (its message is the text)."""
 
 
 class PdfRenderer:
@@ -51,13 +44,13 @@ class PdfRenderer:
         self._local = threading.local()
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="pdf")
         # Renders queued by `start` and not yet collected; used from the send loop's thread only.
-        self._started: dict[int, Future[dict[str, Any]]] = {}
+        self._started: dict[int, Future[Attachment]] = {}
 
     def start(self, dispatch_ids: Iterable[int]) -> None:
         """Queue these renders now; `render` collects them."""
         new = list(dict.fromkeys(i for i in dispatch_ids if i not in self._started))
         for group in _groups(new, self._batch_size):
-            futures: dict[int, Future[dict[str, Any]]] = {i: Future() for i in group}
+            futures: dict[int, Future[Attachment]] = {i: Future() for i in group}
             self._started.update(futures)
             self._pool.submit(self._render_group, futures)
 
@@ -68,12 +61,12 @@ class PdfRenderer:
             if future is not None:
                 future.cancel()
 
-    def render(self, dispatch_ids: Iterable[int]) -> dict[int, dict[str, Any] | Exception]:
+    def render(self, dispatch_ids: Iterable[int]) -> dict[int, Attachment | Exception]:
         """Each dispatch's attachment dict, or the exception its render raised."""
         ids = list(dispatch_ids)
         self.start(ids)
         futures = {dispatch_id: self._started.pop(dispatch_id) for dispatch_id in ids}
-        results: dict[int, dict[str, Any] | Exception] = {}
+        results: dict[int, Attachment | Exception] = {}
         for dispatch_id, future in futures.items():
             try:
                 results[dispatch_id] = future.result()
@@ -87,7 +80,7 @@ class PdfRenderer:
         self._started.clear()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def _render_group(self, futures: dict[int, Future[dict[str, Any]]]) -> None:
+    def _render_group(self, futures: dict[int, Future[Attachment]]) -> None:
         # A render forgotten before its group started is not made.
         wanted = {i: f for i, f in futures.items() if f.set_running_or_notify_cancel()}
         if not wanted:
@@ -103,7 +96,7 @@ class PdfRenderer:
             else:
                 future.set_result(outcome)
 
-    def _render_ids(self, ids: list[int]) -> dict[int, dict[str, Any] | BaseException]:
+    def _render_ids(self, ids: list[int]) -> dict[int, Attachment | BaseException]:
         client = self._client()
         if len(ids) > 1:
             try:
@@ -118,7 +111,7 @@ class PdfRenderer:
                 )
             else:
                 return {i: _checked(i, _answer_for(answer, i)) for i in ids}
-        outcomes: dict[int, dict[str, Any] | BaseException] = {}
+        outcomes: dict[int, Attachment | BaseException] = {}
         for dispatch_id in ids:
             try:
                 outcomes[dispatch_id] = _checked(dispatch_id, client.render_pdf(dispatch_id))
@@ -152,9 +145,9 @@ def _answer_for(answer: Any, dispatch_id: int) -> Any:
     return answer.get(str(dispatch_id)) if isinstance(answer, dict) else None
 
 
-def _checked(dispatch_id: int, attachment: Any) -> dict[str, Any] | BaseException:
+def _checked(dispatch_id: int, attachment: Any) -> Attachment | BaseException:
     if isinstance(attachment, dict) and attachment.get("error"):
         return PdfRenderError(str(attachment["error"]))
     if not isinstance(attachment, dict) or not attachment.get("base64"):
         return ValueError(f"Odoo returned no PDF for dispatch {dispatch_id}")
-    return attachment
+    return cast(Attachment, attachment)

@@ -1,7 +1,8 @@
 """Forwards the event spool to Odoo's `courier_ingest`, in batches, from its own thread.
 
 Events leave the spool only once Odoo answered for them. Odoo down: the
-forwarder waits 1, 2, 4 ... 60 s and tries again, forever. Odoo refusing a
+forwarder waits about 1, 2, 4 ... 60 s (the domain's backoff, jittered) and
+tries again, forever. Odoo refusing a
 batch (ErpCallError): the batch is split in halves until the refused events are
 found; those move to the spool's `rejected_event` table and the rest goes on.
 
@@ -13,14 +14,16 @@ events.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable, Sequence
 
+from courierd.domain.backoff import Backoff
+from courierd.domain.errors import ErpCallError, ErpUnavailable
+from courierd.domain.ports import EventSink, TrackingSpool
 from courierd.domain.tracking import TrackingEvent
-from courierd.odoo.client import ErpCallError, ErpClient, ErpUnavailable
 from courierd.ops.logs import get_logger
 from courierd.ops.metrics import Metrics
-from courierd.storage.event_spool import EventSpool
 
 log = get_logger(__name__)
 
@@ -33,13 +36,14 @@ class EventForwarder:
     def __init__(
         self,
         *,
-        spool: EventSpool,
-        erp: ErpClient,
+        spool: TrackingSpool,
+        erp: EventSink,
         metrics: Metrics,
         batch_size: int,
         reports_pending: Callable[[], int] = lambda: 0,
         idle_seconds: float = IDLE_SECONDS,
         max_backoff_seconds: float = MAX_BACKOFF_SECONDS,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self._spool = spool
         self._erp = erp
@@ -47,7 +51,8 @@ class EventForwarder:
         self._batch_size = batch_size
         self._reports_pending = reports_pending
         self._idle = idle_seconds
-        self._max_backoff = max_backoff_seconds
+        self._backoff = Backoff(base_seconds=1.0, max_seconds=max_backoff_seconds)
+        self._jitter = jitter
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self.run, name="event-forwarder", daemon=True)
@@ -79,7 +84,7 @@ class EventForwarder:
                 forwarded = self.forward_batch()
             except ErpUnavailable as exc:
                 failures += 1
-                delay = min(2.0 ** (failures - 1), self._max_backoff)
+                delay = self._backoff.delay(failures, self._jitter())
                 self._metrics.forward_failures.labels(kind="unavailable").inc()
                 log.warning(
                     f"cannot forward tracking events: Odoo unavailable, retrying in {delay:.0f}s; "

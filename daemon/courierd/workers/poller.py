@@ -6,6 +6,9 @@ clicked), and spools the facts as the same normalized events the webhook gives.
 Calls to Mailjet are sequential, optionally spaced, and stop at the first sign of
 trouble (429, 5xx, Mailjet or Odoo unreachable): the loop then backs off. Rounds
 that find nothing space themselves out, up to 8 times the interval.
+
+It works through the ports of courierd.domain.ports (`OpenTracking`,
+`TrackingHistory`, `TrackingSpool`); Mailjet's side is courierd.mailjet.provider.
 """
 
 from __future__ import annotations
@@ -14,22 +17,25 @@ import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
 
+from courierd.domain.backoff import Backoff
+from courierd.domain.contract import OpenRecipient
+from courierd.domain.errors import (
+    ErpCallError,
+    ErpUnavailable,
+    FailureKind,
+    MailProviderCallFailed,
+)
+from courierd.domain.ports import OpenTracking, TrackingHistory, TrackingSpool
+from courierd.domain.scanner_guard import ScannerGuard
 from courierd.domain.tracking import TrackingEvent
-from courierd.mailjet.client import MailjetCallFailed
-from courierd.mailjet.event_mapping import EventMapping
-from courierd.mailjet.event_normalizer import guard_clicks
-from courierd.mailjet.poll_history import PolledMessage, history_has_click, polled_events
-from courierd.mailjet.send_results import FailureKind
-from courierd.odoo.client import ErpCallError, ErpUnavailable
 from courierd.ops.logs import get_logger
 from courierd.ops.metrics import Metrics
 
 log = get_logger(__name__)
 
-MAX_BACKOFF_SECONDS = 900.0
-BACKOFF_BASE_SECONDS = 10.0
+# After a round stopped by trouble: 10, 20, 40 s ... 15 min.
+BACKOFF = Backoff(base_seconds=10.0, max_seconds=900.0)
 MAX_QUIET_FACTOR = 8
 
 # Failures that say Mailjet (or our access to it) is in trouble: stop the round.
@@ -52,22 +58,6 @@ _MAILJET_HINTS = {
     FailureKind.BAD_RESPONSE: "check COURIER_MAILJET_API_URL points at Mailjet's API",
 }
 _DEFAULT_MAILJET_HINT = "check Mailjet's status page and this host's network access to it"
-
-
-class ErpLike(Protocol):
-    def open_tracking(self, limit: int, max_age_days: int) -> list[dict[str, Any]]: ...
-
-
-class MailjetLike(Protocol):
-    def message_history(self, message_id: str) -> list[dict[str, Any]]: ...
-
-    def click_statistics(self, message_id: str) -> list[dict[str, Any]]: ...
-
-
-class EventSpoolLike(Protocol):
-    def add(self, events: Sequence[TrackingEvent]) -> int: ...
-
-    def delivered_at(self, message_id: str) -> str | None: ...
 
 
 class SeenKeys:
@@ -101,10 +91,10 @@ def _stop_wait(stop: threading.Event, seconds: float) -> None:
 class Poller:
     def __init__(
         self,
-        erp: ErpLike,
-        mailjet: MailjetLike,
-        spool: EventSpoolLike,
-        mapping: EventMapping,
+        erp: OpenTracking,
+        history: TrackingHistory,
+        spool: TrackingSpool,
+        guard: ScannerGuard,
         *,
         interval_seconds: float,
         max_age_days: int,
@@ -115,9 +105,9 @@ class Poller:
         jitter: Callable[[], float] = random.random,
     ) -> None:
         self.erp = erp
-        self.mailjet = mailjet
+        self.history = history
         self.spool = spool
-        self.mapping = mapping
+        self.guard = guard
         self.interval_seconds = interval_seconds
         self.max_age_days = max_age_days
         self.batch_size = batch_size
@@ -148,16 +138,16 @@ class Poller:
 
     def next_interval(self, quiet_rounds: int) -> float:
         """The wait after a round: the interval, doubled per quiet round, at most 8 times it."""
-        return self.interval_seconds * min(2**quiet_rounds, MAX_QUIET_FACTOR)
+        spacing = Backoff(self.interval_seconds, self.interval_seconds * MAX_QUIET_FACTOR)
+        return spacing.delay(quiet_rounds + 1, jitter=1.0)
 
     def backoff(self, failures: int, retry_after: float | None = None) -> float:
-        """Exponential with jitter, capped; never shorter than Mailjet's Retry-After."""
-        ceiling = min(MAX_BACKOFF_SECONDS, BACKOFF_BASE_SECONDS * 2.0 ** min(failures - 1, 10))
-        delay = ceiling * (0.5 + 0.5 * self._jitter())
-        return min(MAX_BACKOFF_SECONDS, max(delay, retry_after or 0.0))
+        """The domain's backoff, never shorter than Mailjet's Retry-After, nor past the cap:
+        a longer Retry-After is not waited out in one go, the next round asks again."""
+        return min(BACKOFF.max_seconds, BACKOFF.delay(failures, self._jitter(), retry_after))
 
     def _after_failure(self, exc: Exception, failures: int) -> float:
-        if isinstance(exc, MailjetCallFailed):
+        if isinstance(exc, MailProviderCallFailed):
             failure = exc.failure
             delay = self.backoff(failures, failure.retry_after)
             hint = _MAILJET_HINTS.get(failure.kind, _DEFAULT_MAILJET_HINT)
@@ -206,7 +196,7 @@ class Poller:
                 if self._stop.is_set():
                     # Stopping: the rest stay open in Odoo and are read after the restart.
                     break
-                gathered.extend(self._poll_message(PolledMessage.from_open_tracking(row)))
+                gathered.extend(self._poll_recipient(row))
         finally:
             added = self._spool(gathered)
         if self._metrics is not None:
@@ -214,52 +204,36 @@ class Poller:
         log.debug("poll round done", recipients=len(rows), events=len(gathered), new=added)
         return added
 
-    def _poll_message(self, message: PolledMessage) -> list[TrackingEvent]:
-        if not message.message_id.isdigit():
-            log.warning(
-                "Odoo listed a recipient without a numeric Mailjet message ID; skipped",
-                message_id=message.message_id,
-                custom_id=message.custom_id,
-            )
-            return []
+    def _poll_recipient(self, row: OpenRecipient) -> list[TrackingEvent]:
         try:
-            history = self._lookup(self.mailjet.message_history, message.message_id)
-            clicks = (
-                self._lookup(self.mailjet.click_statistics, message.message_id)
-                if history_has_click(history)
-                else []
-            )
-        except MailjetCallFailed as exc:
+            history = self.history.read(row, self._count_call)
+        except MailProviderCallFailed as exc:
             if exc.failure.kind in ROUND_STOPPERS:
                 raise
             log.warning(
                 "Mailjet refused the lookup of one message; skipped this round",
-                message_id=message.message_id,
-                custom_id=message.custom_id,
+                message_id=row.get("message_id"),
+                custom_id=row.get("custom_id"),
                 error=exc.failure.message,
             )
             return []
-        outcome = polled_events(message, history, clicks, self.mapping)
-        for reason in outcome.skipped:
+        for reason in history.skipped:
             log.info(
                 f"a Mailjet history line was not used: {reason}",
-                message_id=message.message_id,
-                custom_id=message.custom_id,
+                message_id=row.get("message_id"),
+                custom_id=row.get("custom_id"),
             )
-        return outcome.events
+        return history.events
 
-    def _lookup(
-        self, call: Callable[[str], list[dict[str, Any]]], message_id: str
-    ) -> list[dict[str, Any]]:
+    def _count_call(self) -> None:
         if self._metrics is not None:
             self._metrics.poll_mailjet_calls.inc()
-        return call(message_id)
 
     def _spool(self, events: list[TrackingEvent]) -> int:
         fresh = [e for e in events if e.dedupe_key not in self._seen]
         if not fresh:
             return 0
-        added = self.spool.add(guard_clicks(fresh, self.spool.delivered_at, self.mapping))
+        added = self.spool.add(self.guard.check_all(fresh, self.spool.delivered_at))
         self._seen.remember([e.dedupe_key for e in fresh])
         if self._metrics is not None:
             self._metrics.poll_events.inc(added)

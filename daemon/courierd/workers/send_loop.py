@@ -6,7 +6,7 @@ One turn:
 3. dispatches with `check_mailjet_first`: look their CustomID up at Mailjet; found ->
    transmitted with the found MessageIDs, never sent twice;
 4. render the PDFs still pending, in parallel;
-5. send the rest, in Send API calls of at most 50 messages and 50 recipients;
+5. send the rest, in as many Send API calls as Mailjet's limits need;
 6. spool the results, then report them (the spool entry goes once Odoo acknowledges).
 
 Rendering ahead: when a full batch has PDFs to render, the next batch is claimed
@@ -19,6 +19,9 @@ its lease has gone by (then it is left to expire and is claimed again with
 Odoo being down never ends the loop: it waits with a growing delay and tries again.
 A stop request (SIGTERM/SIGINT) lets the turn in flight finish and report (and the batch
 claimed ahead, if any, be sent and reported too), then `run` returns.
+
+It works through the ports of courierd.domain.ports (`DispatchQueue`, `MailSender`,
+`PdfQueue`, `ResultSpool`); Mailjet's side of it is courierd.mailjet.provider.
 """
 
 from __future__ import annotations
@@ -26,57 +29,36 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from courierd.mailjet.client import MailjetCallFailed, SendResponse
-from courierd.mailjet.messages import (
-    MessageBuilder,
-    build_message,
-    count_recipients,
-    split_into_calls,
-)
-from courierd.mailjet.send_results import (
+from courierd.domain.backoff import Backoff, RetryPolicy, retry_after_seconds
+from courierd.domain.contract import ClaimedDispatch, SendResult
+from courierd.domain.errors import (
     CallFailure,
+    ErpCallError,
+    ErpUnavailable,
     FailureKind,
-    RetryPolicy,
+    MailProviderCallFailed,
+)
+from courierd.domain.ports import DispatchQueue, MailSender, Message, PdfQueue, ResultSpool
+from courierd.domain.sending import (
+    attempts_of,
     failed_result,
     iso_time,
     results_for_call_failure,
-    results_from_response,
-    retry_after_seconds,
     retry_result,
-    transmitted_from_lookup,
 )
-from courierd.odoo.client import ErpCallError, ErpUnavailable
 from courierd.ops.logs import get_logger
 from courierd.ops.metrics import Health, Metrics
-from courierd.storage.report_spool import ReportSpool
 
 log = get_logger(__name__)
 
 SPOOL_FLUSH_CHUNK = 200
-MAX_ERP_BACKOFF_SECONDS = 60.0
-
-
-class Erp(Protocol):
-    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]: ...
-    def report(self, results: list[dict[str, Any]]) -> dict[str, int]: ...
-
-
-class Mailjet(Protocol):
-    api_url: str
-
-    def send(self, messages: Sequence[Mapping[str, Any]]) -> SendResponse: ...
-    def find_by_custom_id(self, custom_id: str) -> list[dict[str, Any]]: ...
-
-
-class Pdfs(Protocol):
-    def start(self, dispatch_ids: Sequence[int]) -> None: ...
-    def forget(self, dispatch_ids: Sequence[int]) -> None: ...
-    def render(self, dispatch_ids: Sequence[int]) -> dict[int, dict[str, Any] | Exception]: ...
+# Between turns that failed (Odoo down or refusing): 2, 4, 8 ... 60 s.
+ERP_BACKOFF = Backoff(base_seconds=2.0, max_seconds=60.0)
 
 
 @dataclass(frozen=True)
@@ -98,8 +80,8 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _bound(dispatch: Mapping[str, Any]) -> Any:
-    return log.bind(dispatch_id=dispatch["id"], custom_id=dispatch["custom_id"])
+def _bound(item: ClaimedDispatch | SendResult) -> Any:
+    return log.bind(dispatch_id=item["id"], custom_id=item["custom_id"])
 
 
 class SendLoop:
@@ -107,33 +89,31 @@ class SendLoop:
         self,
         settings: LoopSettings,
         *,
-        erp: Erp,
-        mailjet: Mailjet,
-        pdfs: Pdfs,
-        spool: ReportSpool,
+        erp: DispatchQueue,
+        mail: MailSender,
+        pdfs: PdfQueue,
+        spool: ResultSpool,
         metrics: Metrics,
         health: Health,
         on_progress: Callable[[], None] = lambda: None,
         on_status: Callable[[str], None] = lambda _text: None,
-        build: MessageBuilder = build_message,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         self.erp = erp
-        self.mailjet = mailjet
+        self.mail = mail
         self.pdfs = pdfs
         self.spool = spool
         self.metrics = metrics
         self.health = health
         self._on_progress = on_progress
         self._on_status = on_status
-        self._build = build
         self._jitter = jitter
         self._clock = clock
         self._stop = threading.Event()
         # The batch claimed ahead (its PDFs rendering) and when it was claimed (monotonic).
-        self._ahead: list[dict[str, Any]] = []
+        self._ahead: list[ClaimedDispatch] = []
         self._ahead_claimed_at = 0.0
         self._spool_changed()
 
@@ -146,50 +126,35 @@ class SendLoop:
         while not stop.is_set() or self._ahead:
             try:
                 claimed = self.turn()
-                failures = 0
-            except ErpUnavailable as exc:
+            except Exception as exc:
                 failures += 1
-                delay = self._backoff(failures)
-                log.warning(
-                    f"Odoo unreachable, retrying in {delay:.0f}s; {exc.hint}", error=str(exc)
-                )
-                self._on_status(f"waiting for Odoo: {exc.hint}")
+                delay = ERP_BACKOFF.delay(failures, self._jitter())
+                self._failed_turn(exc, delay)
                 if stop.is_set():
                     self._drop_ahead("stopping after a failed turn")
                 self._on_progress()
                 stop.wait(delay)
                 continue
-            except ErpCallError as exc:
-                failures += 1
-                delay = self._backoff(failures)
-                log.error(
-                    f"Odoo refused a courier call, retrying in {delay:.0f}s; check that the "
-                    "invoice_courier addon is installed and up to date and that "
-                    "COURIER_ODOO_LOGIN is the Courier daemon user",
-                    error=str(exc),
-                )
-                if stop.is_set():
-                    self._drop_ahead("stopping after a failed turn")
-                self._on_progress()
-                stop.wait(delay)
-                continue
-            except Exception:
-                failures += 1
-                delay = self._backoff(failures)
-                log.exception(f"unexpected error in the send loop, retrying in {delay:.0f}s")
-                if stop.is_set():
-                    self._drop_ahead("stopping after a failed turn")
-                self._on_progress()
-                stop.wait(delay)
-                continue
+            failures = 0
             self._on_progress()
             if claimed == 0:
                 stop.wait(self.settings.idle_seconds)
         self._final_flush()
 
-    def _backoff(self, failures: int) -> float:
-        ceiling = min(MAX_ERP_BACKOFF_SECONDS, 2.0 ** min(failures, 6))
-        return max(1.0, ceiling * (0.5 + 0.5 * self._jitter()))
+    def _failed_turn(self, exc: Exception, delay: float) -> None:
+        """Log why the turn failed and what to check (called inside the `except`)."""
+        if isinstance(exc, ErpUnavailable):
+            log.warning(f"Odoo unreachable, retrying in {delay:.0f}s; {exc.hint}", error=str(exc))
+            self._on_status(f"waiting for Odoo: {exc.hint}")
+        elif isinstance(exc, ErpCallError):
+            log.error(
+                f"Odoo refused a courier call, retrying in {delay:.0f}s; check that the "
+                "invoice_courier addon is installed and up to date and that "
+                "COURIER_ODOO_LOGIN is the Courier daemon user",
+                error=str(exc),
+            )
+        else:
+            log.exception(f"unexpected error in the send loop, retrying in {delay:.0f}s")
 
     def _final_flush(self) -> None:
         try:
@@ -217,17 +182,17 @@ class SendLoop:
         self.health.turned(self.spool.depth())
         return len(batch)
 
-    def _claim(self) -> list[dict[str, Any]]:
+    def _claim(self) -> list[ClaimedDispatch]:
         return self.erp.claim(
             self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
         )
 
     @staticmethod
-    def _renders_needed(batch: Sequence[Mapping[str, Any]]) -> list[int]:
+    def _renders_needed(batch: Sequence[ClaimedDispatch]) -> list[int]:
         # A dispatch checked at Mailjet first may turn out sent: rendered only when it is not.
         return [d["id"] for d in batch if d.get("pdf_pending") and not d.get("check_mailjet_first")]
 
-    def _claim_ahead(self, batch: Sequence[Mapping[str, Any]]) -> None:
+    def _claim_ahead(self, batch: Sequence[ClaimedDispatch]) -> None:
         """Claim the next batch and queue its renders behind this one's.
 
         Only when this batch is full (more is likely queued) and has PDFs to
@@ -245,7 +210,7 @@ class SendLoop:
         self._ahead, self._ahead_claimed_at = ahead, time.monotonic()
         self.pdfs.start(self._renders_needed(ahead))
 
-    def _take_ahead(self) -> list[dict[str, Any]]:
+    def _take_ahead(self) -> list[ClaimedDispatch]:
         if self._ahead and (
             time.monotonic() - self._ahead_claimed_at > self.settings.lease_seconds / 2
         ):
@@ -267,7 +232,7 @@ class SendLoop:
             dispatch_ids=ids,
         )
 
-    def _summary(self, results: list[dict[str, Any]]) -> str:
+    def _summary(self, results: list[SendResult]) -> str:
         outcomes = [r["outcome"] for r in results]
         return (
             f"last batch: {outcomes.count('transmitted')} transmitted, "
@@ -293,7 +258,7 @@ class SendLoop:
             self._spool_changed()
         return acknowledged
 
-    def _report_one_by_one(self, pending: list[tuple[int, dict[str, Any]]]) -> None:
+    def _report_one_by_one(self, pending: list[tuple[int, SendResult]]) -> None:
         # Odoo refused the chunk as a whole: find the result it will never take, so one
         # bad row cannot block every later report. ErpUnavailable still propagates.
         for _, result in pending:
@@ -307,7 +272,7 @@ class SendLoop:
                     error=str(exc),
                 )
 
-    def record(self, results: list[dict[str, Any]]) -> None:
+    def record(self, results: list[SendResult]) -> None:
         """Spool the results durably, then report them; Odoo down leaves them spooled."""
         keys = self.spool.add(results)
         self._spool_changed()
@@ -331,29 +296,29 @@ class SendLoop:
         self.metrics.spool_depth.set(depth)
         self.health.spool(depth)
 
-    def _count(self, result: Mapping[str, Any]) -> None:
+    def _count(self, result: SendResult) -> None:
         outcome = result["outcome"]
         bound = _bound(result)
         if outcome == "transmitted":
             self.metrics.sent.inc()
             bound.info(
                 "transmitted: Mailjet accepted the email",
-                message_ids=[r["message_id"] for r in result["recipients"]],
+                message_ids=[r["message_id"] for r in result.get("recipients", [])],
             )
         elif outcome == "failed":
             self.metrics.failed.inc()
             bound.warning(
                 "failed: Mailjet refused the email; the sender gets an activity to correct it",
-                error=result["error"],
+                error=result.get("error"),
             )
         else:
             self.metrics.retried.inc()
             bound.warning(
-                f"will retry in {result['retry_after']}s",
-                error=result["error"],
+                f"will retry in {result.get('retry_after')}s",
+                error=result.get("error"),
             )
 
-    def _observe_lag(self, batch: Sequence[Mapping[str, Any]], since_claim: float) -> None:
+    def _observe_lag(self, batch: Sequence[ClaimedDispatch], since_claim: float) -> None:
         # The contract's claim result may carry `queued_at`; without it, the time from
         # claim to send is the part of the lag courierd can see.
         queued = [t for d in batch if (t := _parse_time(d.get("queued_at")))]
@@ -362,10 +327,10 @@ class SendLoop:
 
     # Processing a batch (never raises for Mailjet trouble: it becomes results).
 
-    def process(self, batch: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def process(self, batch: Sequence[ClaimedDispatch]) -> list[SendResult]:
         now = iso_time(self._clock())
-        results: dict[int, dict[str, Any]] = {}
-        to_send: list[Mapping[str, Any]] = []
+        results: dict[int, SendResult] = {}
+        to_send: list[ClaimedDispatch] = []
         for dispatch in batch:
             _bound(dispatch).info("claimed", attempts=dispatch.get("attempts"))
             if dispatch.get("check_mailjet_first"):
@@ -376,10 +341,10 @@ class SendLoop:
             to_send.append(dispatch)
 
         to_send = self._with_pdfs(to_send, results, now)
-        ready: list[tuple[Mapping[str, Any], dict[str, Any]]] = []
+        ready: list[tuple[ClaimedDispatch, Message]] = []
         for dispatch in to_send:
             try:
-                ready.append((dispatch, self._build(dispatch)))
+                ready.append((dispatch, self.mail.message(dispatch)))
             except (ValueError, KeyError, TypeError) as exc:
                 results[dispatch["id"]] = failed_result(
                     dispatch,
@@ -388,21 +353,22 @@ class SendLoop:
                     status=None,
                     time=now,
                 )
-        for chunk in split_into_calls(ready, lambda item: count_recipients(item[1])):
-            for result in self._send(chunk, now):
+        for call in self.mail.calls(ready):
+            for result in self._send(call, now):
                 results[result["id"]] = result
         return [results[d["id"]] for d in batch if d["id"] in results]
 
-    def _retry_after(self, dispatch: Mapping[str, Any], floor: float | None = None) -> int:
-        attempts = int(dispatch.get("attempts") or 1)
-        return retry_after_seconds(attempts, self.settings.retry_policy, self._jitter(), floor)
+    def _retry_after(self, dispatch: ClaimedDispatch, floor: float | None = None) -> int:
+        return retry_after_seconds(
+            attempts_of(dispatch), self.settings.retry_policy, self._jitter(), floor
+        )
 
-    def _look_up(self, dispatch: Mapping[str, Any], now: str) -> dict[str, Any] | None:
+    def _look_up(self, dispatch: ClaimedDispatch, now: str) -> SendResult | None:
         """A result when the dispatch must not be sent now (found, or lookup failed)."""
         bound = _bound(dispatch)
         try:
-            found = self.mailjet.find_by_custom_id(dispatch["custom_id"])
-        except MailjetCallFailed as exc:
+            result = self.mail.find_sent(dispatch, time=now)
+        except MailProviderCallFailed as exc:
             self.metrics.send_errors.labels(kind=exc.failure.kind).inc()
             bound.warning(
                 "cannot check at Mailjet whether an earlier attempt went out; not sending "
@@ -417,7 +383,6 @@ class SendLoop:
                 time=now,
                 retry_after=self._retry_after(dispatch, exc.failure.retry_after),
             )
-        result = transmitted_from_lookup(dispatch, found, time=now, api_url=self.mailjet.api_url)
         if result is not None:
             bound.info("an earlier attempt reached Mailjet: reporting it, not sending again")
         else:
@@ -426,15 +391,15 @@ class SendLoop:
 
     def _with_pdfs(
         self,
-        dispatches: list[Mapping[str, Any]],
-        results: dict[int, dict[str, Any]],
+        dispatches: list[ClaimedDispatch],
+        results: dict[int, SendResult],
         now: str,
-    ) -> list[Mapping[str, Any]]:
+    ) -> list[ClaimedDispatch]:
         pending = [d["id"] for d in dispatches if d.get("pdf_pending")]
         if not pending:
             return dispatches
         rendered = self.pdfs.render(pending)
-        ready: list[Mapping[str, Any]] = []
+        ready: list[ClaimedDispatch] = []
         for dispatch in dispatches:
             pdf = rendered.get(dispatch["id"])
             if pdf is None:
@@ -453,36 +418,27 @@ class SendLoop:
                     retry_after=self._retry_after(dispatch),
                 )
             else:
-                attachments = [*(dispatch.get("attachments") or []), pdf]
-                ready.append({**dispatch, "attachments": attachments, "pdf_pending": False})
+                with_pdf = dispatch.copy()
+                with_pdf["attachments"] = [*(dispatch.get("attachments") or []), pdf]
+                with_pdf["pdf_pending"] = False
+                ready.append(with_pdf)
         return ready
 
-    def _send(
-        self, chunk: list[tuple[Mapping[str, Any], dict[str, Any]]], now: str
-    ) -> list[dict[str, Any]]:
-        batch = [dispatch for dispatch, _ in chunk]
-        policy = self.settings.retry_policy
+    def _send(self, call: list[tuple[ClaimedDispatch, Message]], now: str) -> list[SendResult]:
         try:
-            response = self.mailjet.send([message for _, message in chunk])
-        except MailjetCallFailed as exc:
-            return self._call_failed(batch, exc.failure, now)
+            return self.mail.send(
+                call, time=now, policy=self.settings.retry_policy, jitter=self._jitter()
+            )
+        except MailProviderCallFailed as exc:
+            return self._call_failed([d for d, _ in call], exc.failure, now)
         except Exception as exc:
             log.exception("unexpected error while sending to Mailjet")
             failure = CallFailure(FailureKind.BAD_RESPONSE, f"unexpected error: {exc}")
-            return self._call_failed(batch, failure, now)
-        if response.status_code != 200:
-            log.info(
-                "Mailjet refused some messages of the batch; the others went out",
-                status=response.status_code,
-                dispatch_ids=[d["id"] for d in batch],
-            )
-        return results_from_response(
-            batch, response.body, time=now, policy=policy, jitter=self._jitter()
-        )
+            return self._call_failed([d for d, _ in call], failure, now)
 
     def _call_failed(
-        self, batch: list[Mapping[str, Any]], failure: CallFailure, now: str
-    ) -> list[dict[str, Any]]:
+        self, batch: list[ClaimedDispatch], failure: CallFailure, now: str
+    ) -> list[SendResult]:
         self.metrics.send_errors.labels(kind=failure.kind).inc()
         fields = {
             "dispatch_ids": [d["id"] for d in batch],
