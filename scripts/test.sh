@@ -13,6 +13,8 @@ BIN=.venv/bin
 
 "$BIN/ruff" check .
 "$BIN/ruff" format --check .
+# The daemon's types: mypy, strict, with the pydantic plugin ([tool.mypy] in pyproject.toml).
+"$BIN/mypy"
 # The addon as OCA reviews it: pylint-odoo with OCA's settings, OCA's manifest and XML checks.
 "$BIN/pylint" --rcfile=.pylintrc addon/invoice_courier
 "$BIN/oca-checks-odoo-module" addon/invoice_courier/__manifest__.py
