@@ -3,7 +3,9 @@
 {
     "name": "Invoice Courier",
     "summary": "Send invoices by email through Mailjet and track every delivery fact",
-    "version": "18.0.1.0.0",
+    # No series: one source for Odoo 18.0 and 19.0, each reads it as its own
+    # (18.0.1.0.0, 19.0.1.0.0); see docs/odoo-versions.md.
+    "version": "1.0.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "Invoice Courier",
@@ -26,5 +28,6 @@
         "views/menus.xml",
     ],
     "installable": True,
+    "post_init_hook": "post_init_hook",
     "application": False,
 }

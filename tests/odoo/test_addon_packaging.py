@@ -1,7 +1,9 @@
 """The addon as OCA publishes addons: README.rst from readme/, a whool wheel Odoo finds.
 
 The wheel test builds `odoo-addon-invoice_courier` with whool (the dev extras
-install it) and reads the archive. With an Odoo 18 at $ODOO_HOME (default
+install it) for Odoo 18.0, from the copy scripts/addon_for_series.py makes (the
+source's manifest version has no series, and whool takes it from there), and
+reads the archive. With an Odoo 18 at $ODOO_HOME (default
 /opt/odoo18) it also installs the wheel into a throwaway venv made from
 Odoo's python with --system-site-packages (never into Odoo's own venv) and
 asks Odoo where the module is: the wheel's copy under site-packages, with no
@@ -46,7 +48,20 @@ def test_readme_rst_is_generated_from_the_fragments() -> None:
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    build = ["wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out), str(ADDON)]
+    series_copy = tmp_path_factory.mktemp("addon-18.0")
+    copied = run(
+        [sys.executable, str(ROOT / "scripts/addon_for_series.py"), "18.0", str(series_copy)]
+    )
+    assert copied.returncode == 0, copied.stderr
+    build = [
+        "wheel",
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        str(out),
+        copied.stdout.strip(),
+    ]
     done = run([sys.executable, "-m", "pip", *build])
     assert done.returncode == 0, f"whool could not build the wheel:\n{done.stdout}{done.stderr}"
     [built] = out.glob("*.whl")

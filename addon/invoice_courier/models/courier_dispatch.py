@@ -9,6 +9,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import html2plaintext
 
+from ..compat import MODEL_CONSTRAINTS
 from ..tools.courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES
 from ..tools.courier_time import parse_iso, to_iso
 
@@ -76,9 +77,18 @@ class CourierDispatch(models.Model):
     recipient_ids = fields.One2many("courier.recipient", "dispatch_id", string="Recipients")
     event_ids = fields.One2many("courier.event", "dispatch_id", string="Events", readonly=True)
 
-    _sql_constraints = [
-        ("custom_id_unique", "unique(custom_id)", "The Custom ID of a dispatch must be unique."),
-    ]
+    if MODEL_CONSTRAINTS:
+        _custom_id_unique = models.Constraint(
+            "unique(custom_id)", "The Custom ID of a dispatch must be unique."
+        )
+    else:
+        _sql_constraints = [
+            (
+                "custom_id_unique",
+                "unique(custom_id)",
+                "The Custom ID of a dispatch must be unique.",
+            ),
+        ]
 
     # ------------------------------------------------------------------ create
 

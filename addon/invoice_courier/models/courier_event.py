@@ -7,6 +7,7 @@ import psycopg2
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..compat import MODEL_CONSTRAINTS
 from ..tools.courier_status import EVENT_SOURCES, EVENT_TYPES, UNDELIVERABLE_STATUSES
 from ..tools.courier_time import parse_iso
 
@@ -42,10 +43,15 @@ class CourierEvent(models.Model):
     )
     company_id = fields.Many2one("res.company", readonly=True, index=True)
 
-    _sql_constraints = [
-        # Also the index the batch pre-check and the dedup rely on.
-        ("dedupe_key_unique", "unique(dedupe_key)", "A tracking event is stored only once."),
-    ]
+    # Also the index the batch pre-check and the dedup rely on.
+    if MODEL_CONSTRAINTS:
+        _dedupe_key_unique = models.Constraint(
+            "unique(dedupe_key)", "A tracking event is stored only once."
+        )
+    else:
+        _sql_constraints = [
+            ("dedupe_key_unique", "unique(dedupe_key)", "A tracking event is stored only once."),
+        ]
 
     def write(self, vals):
         # Tracking facts are never overwritten; only the ORM's own cascade

@@ -108,17 +108,19 @@ class TestBulkSend(AccountTestInvoicingCommon):
             return original_render_field(template, field, res_ids, *args, **kwargs)
 
         qweb_class = type(self.env["ir.qweb"])
-        original_compile = qweb_class._compile
+        original_render = qweb_class._render
         compiled = []
 
-        def counting_compile(qweb, template):
-            compiled.append(template)
-            return original_compile(qweb, template)
+        def counting_render(qweb, template, *args, **kwargs):
+            # A template given as source (not a stored view) is compiled at each render.
+            if not isinstance(template, int | str):
+                compiled.append(template)
+            return original_render(qweb, template, *args, **kwargs)
 
         self.patch(report_class, "_render_qweb_pdf", no_pdf)
         self.patch(report_class, "_render_qweb_pdf_prepare_streams", no_pdf)
         self.patch(template_class, "_render_field", counting_render_field)
-        self.patch(qweb_class, "_compile", counting_compile)
+        self.patch(qweb_class, "_render", counting_render)
 
         wizard = self._open(moves)
         wizard.action_send()
@@ -169,9 +171,15 @@ class TestBulkSend(AccountTestInvoicingCommon):
         self.assertEqual(moves.courier_dispatch_ids.requested_by_id, billing_user)
 
     def test_broken_template_names_the_document(self):
-        move = self._invoices(self.english)
+        # Broken for invoices made from now on only: Odoo 19 checks a template on
+        # write by rendering it for one existing document, which must pass.
+        last = self.env["account.move"].search([], order="id desc", limit=1).id or 0
         template = self.env.ref("invoice_courier.mail_template_courier_invoice")
-        template.body_html = '<p t-out="format_amount(object.no_such_field, object.currency_id)"/>'
+        template.body_html = (
+            f'<p t-out="object.name if object.id &lt;= {last} else '
+            'format_amount(object.no_such_field, object.currency_id)"/>'
+        )
+        move = self._invoices(self.english)
         wizard = self._open(move)
         with self.assertRaisesRegex(UserError, move.name):
             wizard.action_send()

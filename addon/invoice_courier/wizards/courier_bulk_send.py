@@ -1,11 +1,12 @@
 # Copyright 2026 Invoice Courier
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from lxml import html as lxml_html
+import secrets
+
 from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Command
-from odoo.tools import SQL, safe_eval
+from odoo.tools import SQL
 
 from ..tools.email_address import normalize_strict
 
@@ -155,46 +156,68 @@ class CourierBulkSend(models.TransientModel):
 
     @api.model
     def _render_bodies(self, lang_template, res_ids):
-        """{res id: body} of one language, the QWeb body compiled once.
+        """{res id: body} of one language, in one QWeb render for all the records.
 
-        mail.template._render_field("body_html") compiles the QWeb source again
-        for every record (about 30 ms each): right for one invoice, 15 s for
-        500. This runs the same steps (evaluation context, wrapper div, local
-        links made absolute) with one compilation; mail.template renders
-        unrestricted, so no sandbox option is lost.
+        mail.template._render_field("body_html") renders the QWeb source once
+        per record, compiling it each time (about 30 ms): right for one
+        invoice, 15 s for 500. Here the source goes inside a t-foreach over the
+        records, each part between two markers (so the whitespace around the
+        source stays, as in a render of it alone), and is rendered once through
+        mail.render.mixin's own QWeb path (_render_template, what _render_field
+        calls, in Odoo 18 and 19 alike: evaluation context, wrapper div). The
+        output is cut at the markers and local links are made absolute, as
+        _render_field does. mail.template renders unrestricted, so no sandbox
+        option is lost.
         """
         source = lang_template.body_html
         model = lang_template.render_model
         if not source or not lang_template._has_unsafe_expression_template_qweb(source, model):
             # Odoo's regex path compiles nothing: nothing to save.
             return lang_template._render_field("body_html", res_ids, options={"post_process": True})
-        base_values = lang_template._render_eval_context()
-        element = lxml_html.fragment_fromstring(source, create_parent="div")
-        qweb = self.env["ir.qweb"]
-        render = None
-        rendered = {}
-        for record in self.env[model].browse(res_ids):
-            values = dict(base_values, object=record)
-            record_qweb = qweb._prepare_environment(values)
-            safe_eval.check_values(values)
+        records = self.env[model].browse(res_ids)
+        marker = f"courier-body-{secrets.token_hex(8)}"
+        batch = (
+            '<t t-foreach="courier_records" t-as="object">'
+            f'<t t-out="courier_marker"/>{source}<t t-out="courier_marker"/></t>'
+        )
+        try:
+            [whole] = lang_template._render_template(
+                batch,
+                model,
+                records[:1].ids,
+                engine="qweb",
+                add_context={"courier_records": records, "courier_marker": marker},
+            ).values()
+        except Exception as error:
+            self._raise_render_error(lang_template, records, error)
+        parts = str(whole).split(marker)[1::2]
+        rendered = {
+            record.id: Markup(part)  # QWeb's output, escaped as it renders
+            for record, part in zip(records, parts, strict=True)
+        }
+        return lang_template._render_template_postprocess(model, rendered)
+
+    @api.model
+    def _raise_render_error(self, lang_template, records, error):
+        """Name the template and the first document it cannot be rendered for."""
+        for record in records:
             try:
-                if render is None:
-                    functions, def_name = record_qweb._compile(element)
-                    render = functions[def_name]
-                # [5:-6] drops the <div> wrapping the fragment, as Odoo does.
-                rendered[record.id] = Markup("".join(render(record_qweb, values))[5:-6])
-            except Exception as error:
-                # An edited template can break: name it and the document, not a traceback.
+                lang_template._render_template(
+                    lang_template.body_html, lang_template.render_model, record.ids, engine="qweb"
+                )
+            except Exception as record_error:
+                # Odoo wraps the template's own error in a UserError quoting the source.
+                cause = record_error.__cause__ or record_error
                 raise UserError(
                     _(
                         "The email template %(template)s could not be rendered for "
                         "%(document)s: %(error)s",
                         template=lang_template.display_name,
                         document=record.display_name,
-                        error=error,
+                        error=cause,
                     )
-                ) from error
-        return lang_template._render_template_postprocess(model, rendered)
+                ) from record_error
+        raise error
 
     @api.model
     def _ensure_access_tokens(self, moves):
