@@ -8,6 +8,7 @@ routes; the webhook receiver runs on its own one (it sits behind a public proxy,
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import (
+    LISTEN_QUEUE,
+    BaseWSGIServer,
+    WSGIRequestHandler,
+    get_sockaddr,
+    make_server,
+    select_address_family,
+)
 from werkzeug.wrappers import Request, Response
 
 from courierd.ops.metrics import Health, Metrics
@@ -84,6 +92,25 @@ class _QuietRequestHandler(WSGIRequestHandler):
         return None
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port and listening; OSError when the address cannot be had.
+
+    werkzeug binds by itself only to print the error and call sys.exit(1), which would
+    skip courierd's own message (which setting to check) and its orderly stop; handed
+    a socket, it does not bind.
+    """
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(LISTEN_QUEUE)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 class RouteServer:
     """A threaded werkzeug server of some routes, serving from a background thread."""
 
@@ -91,10 +118,17 @@ class RouteServer:
         self, host: str, port: int, routes: Sequence[Route], name: str, quiet: bool = False
     ) -> None:
         handler = _QuietRequestHandler if quiet else None
-        self._server: BaseWSGIServer = make_server(
-            host, port, HttpApp(routes), threaded=True, request_handler=handler
-        )
-        self.port = self._server.server_port
+        # werkzeug serves a duplicate of the socket (socket.fromfd): this one is closed.
+        with _listening_socket(host, port) as listener:
+            self._server: BaseWSGIServer = make_server(
+                host,
+                port,
+                HttpApp(routes),
+                threaded=True,
+                request_handler=handler,
+                fd=listener.fileno(),
+            )
+        self.port = self._server.port
         self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)
 
     def start(self) -> None:
