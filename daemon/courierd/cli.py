@@ -14,7 +14,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from courierd import __version__
-from courierd.config import Settings, describe, load_settings, resolve_config_file
+from courierd.config import (
+    Settings,
+    check_listen_ports,
+    describe,
+    load_settings,
+    resolve_config_file,
+)
 from courierd.domain.errors import ConfigError, MappingError
 from courierd.mailjet.mapping_check import KINDS, MappingKind, check_mapping, infer_kind
 from courierd.odoo.transport import TransportSelector
@@ -76,13 +82,22 @@ def _run_delegated(command: str, argv: Sequence[str]) -> int:
 
 
 def _load(config: str | None) -> tuple[Settings, dict[str, str]] | None:
+    """The settings, after the same checks for `check-config` and `run`; None (printed) if bad.
+
+    The ports are tried too, so a port in use stops `run` before anything starts
+    and names its setting.
+    """
     try:
-        return load_settings(resolve_config_file(config, os.environ))
+        settings, origins = load_settings(resolve_config_file(config, os.environ))
+        problems = check_listen_ports(settings)
+        if problems:
+            raise ConfigError(problems)
     except ConfigError as exc:
         print("courierd: the configuration cannot be used:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  - {problem}", file=sys.stderr)
         return None
+    return settings, origins
 
 
 def _check_config(config: str | None) -> int:

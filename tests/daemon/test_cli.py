@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 REQUIRED = {
     "COURIER_ODOO_DB": "courier",
     "COURIER_ODOO_LOGIN": "courierd",
@@ -112,6 +114,15 @@ def test_run_with_odoo_down_stays_up_and_exits_0_on_sigterm(tmp_path: Path):
     assert events[-1] == "courierd stopped"
     assert "odoo-pass-123" not in stderr
     assert "mj-secret-789" not in stderr
+    # One clear warning per wait, never a traceback (the retries inside a wait are info).
+    assert [line for line in lines if "exception" in line] == []
+    warnings = [line["event"] for line in lines if line["level"] in ("warning", "error")]
+    waits = [w for w in warnings if w.startswith("Odoo unreachable, retrying in")]
+    assert waits, warnings
+    assert all("check that Odoo runs and COURIER_ODOO_URL points at it" in w for w in waits)
+    assert [
+        w for w in warnings if w not in waits and not w.startswith("webhook receiver off")
+    ] == []
 
 
 def test_check_config_says_which_odoo_transport_and_why():
@@ -130,3 +141,37 @@ def test_check_config_says_which_odoo_transport_and_why():
     assert down.returncode == 0, down.stderr
     assert "Odoo transport: not decided yet: " in down.stdout
     assert "odoo-key-abc" not in down.stdout + down.stderr
+
+
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_port_in_use_exits_2_naming_the_setting(tmp_path: Path, command: str):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = _env(**REQUIRED, COURIER_HTTP_PORT=str(port), COURIER_STATE_DIR=str(tmp_path))
+        done = _courierd(command, env=env)
+    assert done.returncode == 2, done.stderr
+    assert f"COURIER_HTTP_PORT: port {port} on 127.0.0.1 is already in use" in done.stderr
+    assert "courierd started" not in done.stderr
+
+
+@pytest.mark.parametrize("command", ["check-config", "run"])
+def test_webhook_port_in_use_or_equal_to_http_port_exits_2(tmp_path: Path, command: str):
+    http_port = _free_port()
+    base = {
+        **REQUIRED,
+        "COURIER_HTTP_PORT": str(http_port),
+        "COURIER_WEBHOOK_PASSWORD": "hook-pass-456",
+        "COURIER_STATE_DIR": str(tmp_path),
+    }
+    same = _courierd(command, env=_env(**base, COURIER_WEBHOOK_PORT=str(http_port)))
+    assert same.returncode == 2, same.stderr
+    assert f"COURIER_WEBHOOK_PORT and COURIER_HTTP_PORT are both {http_port}" in same.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        taken = _courierd(command, env=_env(**base, COURIER_WEBHOOK_PORT=str(port)))
+    assert taken.returncode == 2, taken.stderr
+    assert f"COURIER_WEBHOOK_PORT: port {port} on 127.0.0.1 is already in use" in taken.stderr

@@ -79,3 +79,15 @@ def test_exception_tracebacks_are_masked(captured):
 def test_odoorpc_debug_logging_is_silenced(captured):
     logging.getLogger("odoorpc.rpc.jsonrpclib").debug("(JSON,send) args [db, 2, 'pw']")
     assert captured.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("http://courierd:pw-9@erp.example.com:8069", "http://********@erp.example.com:8069"),
+        ("https://tok3n-only@erp.example.com/", "https://********@erp.example.com/"),
+        ("at http://erp.example.com:8069 for anna@customer.example", None),
+    ],
+)
+def test_mask_url_hides_the_whole_user_info(text, shown):
+    assert logs.mask_url(text) == (shown or text)

@@ -1,6 +1,7 @@
 import base64
 import io
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from werkzeug.test import Client, EnvironBuilder
 from courierd.domain.tracking import TrackingEvent
 from courierd.mailjet.event_mapping import EventMapping
 from courierd.mailjet.webhook_receiver import MAX_BODY_BYTES, WebhookReceiver
+from courierd.ops import logs
 from courierd.ops.http_server import HttpApp
 from courierd.ops.metrics import Metrics
 from courierd.storage.event_spool import EventSpool
@@ -123,6 +125,27 @@ def test_bad_credentials_get_401_and_nothing_is_stored(hx: Harness, headers, cap
     assert hx.keys() == []
     assert hx.metric("courier_webhook_requests_total", status="401") == 1
     assert PASSWORD not in caplog.text
+
+
+class _LogStream(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def test_swapped_credentials_log_no_credential(hx: Harness):
+    # The password sent as the user name (credentials swapped in Mailjet's URL): the
+    # refusal is logged, the name it received is not.
+    stream = _LogStream()
+    logs.configure("info", "json", stream)
+    try:
+        response = hx.post([mj("sent")], headers=auth(user=PASSWORD, password=USER))
+    finally:
+        logging.getLogger().handlers.clear()
+    assert response.status_code == 401
+    (line,) = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert line["event"].startswith("webhook call refused")
+    assert line["auth"] == "wrong user or password"
+    assert PASSWORD not in stream.getvalue()
 
 
 def test_malformed_json_is_400(hx: Harness):

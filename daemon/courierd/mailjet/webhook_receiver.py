@@ -84,7 +84,12 @@ class WebhookReceiver:
                 "the webhook URL in Mailjet's event settings against COURIER_WEBHOOK_USER "
                 "and COURIER_WEBHOOK_PASSWORD",
                 remote=request.remote_addr,
-                user=auth.username if auth else None,
+                # Never the user name received: with swapped credentials it is the password.
+                auth="missing or unreadable"
+                if auth is None
+                else (
+                    "wrong user or password" if auth.type == "basic" else f"{auth.type}, not basic"
+                ),
             )
             response = _answer(401, "wrong or missing credentials (Basic auth)")
             response.headers["WWW-Authenticate"] = 'Basic realm="courierd webhook"'

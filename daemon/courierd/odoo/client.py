@@ -45,7 +45,7 @@ from courierd.domain.contract import (
 from courierd.domain.errors import ErpCallError, ErpUnavailable
 from courierd.odoo.json2 import JSON2_PATH, Json2Connection, Json2Error
 from courierd.odoo.transport import TransportSelector, TransportSetting
-from courierd.ops.logs import get_logger
+from courierd.ops.logs import get_logger, mask_url
 
 log = get_logger(__name__)
 
@@ -80,6 +80,21 @@ def _rpc_error_name(exc: odoorpc.error.RPCError) -> str:
     info = exc.info if isinstance(exc.info, dict) else {}
     data = info.get("data")
     return str(data.get("name", "")) if isinstance(data, dict) else ""
+
+
+def _names_missing_database(exc: odoorpc.error.RPCError) -> bool:
+    """Whether a login failed on a database that does not exist (not a passing outage).
+
+    Odoo 18 answers it with psycopg2's OperationalError 'database "x" does not
+    exist' (a name that otherwise means a passing outage), or with "Database not
+    found." when a dbfilter hides it.
+    """
+    text = str(exc)
+    if isinstance(exc.info, dict):
+        data = exc.info.get("data")
+        if isinstance(data, dict):
+            text += f" {data.get('message', '')}"
+    return ("does not exist" in text and "database" in text) or "Database not found" in text
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -200,7 +215,7 @@ class ErpClient:
         except _Transient as exc:
             cause = exc.__cause__
             raise ErpUnavailable(
-                f"Odoo unreachable at {self._url} ({method}): {cause}",
+                f"Odoo unreachable at {mask_url(self._url)} ({method}): {cause}",
                 "check that Odoo runs and COURIER_ODOO_URL points at it",
             ) from cause
         raise AssertionError("unreachable: tenacity either returns or raises")
@@ -239,6 +254,12 @@ class ErpClient:
             odoo = self._connect(host, protocol=protocol, port=port, timeout=self._timeout)
             odoo.login(self._db, self._login, secret.get_secret_value())
         except odoorpc.error.RPCError as exc:
+            if _names_missing_database(exc):
+                raise ErpUnavailable(
+                    f"Odoo has no database {self._db!r}",
+                    "the database does not exist: check COURIER_ODOO_DB against the databases "
+                    "this Odoo serves (its database selector, /web/database/selector)",
+                ) from exc
             if _is_transient(exc):
                 raise _Transient(str(exc)) from exc
             setting = "COURIER_ODOO_PASSWORD" if self._password else "COURIER_ODOO_API_KEY"
@@ -288,7 +309,8 @@ class ErpClient:
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
-        log.warning(
+        # Info: the caller's one warning per wait says what to check when the retries are spent.
+        log.info(
             f"Odoo call failed, reconnecting in {wait:.1f}s; check COURIER_ODOO_URL if it persists",
             attempt=state.attempt_number,
             error=str(exc.__cause__ if exc and exc.__cause__ else exc),

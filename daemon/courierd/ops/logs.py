@@ -25,7 +25,8 @@ _SECRET_IN_TEXT = (
         r"(\s*[:=]\s*|\s+)(?:(basic|bearer|token)\s+)?([^\s,;'\"}\]]+)"
     ),
     re.compile(r"(?i)\b(basic|bearer)\s+[a-z0-9+/=._-]{8,}"),
-    re.compile(r"(?i)(\w+://[^/\s:@]+:)[^@\s/]+(@)"),
+    # A URL's user info, whole: "user:password@", or a token alone ("token@").
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)[^/\s@]+(@)"),
 )
 
 
@@ -34,6 +35,11 @@ def _mask_text(text: str) -> str:
         lambda m: f"{m.group(1)}{m.group(2)}{(m.group(3) + ' ') if m.group(3) else ''}{MASK}", text
     )
     text = _SECRET_IN_TEXT[1].sub(lambda m: f"{m.group(1)} {MASK}", text)
+    return mask_url(text)
+
+
+def mask_url(text: str) -> str:
+    """`text` with the user info of any URL in it masked (http://********@host:8069)."""
     return _SECRET_IN_TEXT[2].sub(lambda m: f"{m.group(1)}{MASK}{m.group(2)}", text)
 
 
