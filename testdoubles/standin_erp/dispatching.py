@@ -12,6 +12,10 @@ from standin_erp.values import format_time, parse_time, pdf_filename, utc_now
 DEFAULT_RETRY_AFTER = 60
 FINAL_STATES = ("transmitted", "failed", "cancelled")
 
+# The addon's bound (a PostgreSQL integer): larger ids cannot exist.
+MAX_RECORD_ID = 2**31 - 1
+MAX_RETRY_AFTER = 86400
+
 
 def claim_payload(
     conn: sqlite3.Connection, dispatch_id: int, check_mailjet_first: bool
@@ -75,7 +79,9 @@ def apply_report(conn: sqlite3.Connection, result: Any) -> str:
         return "ignored"
     try:
         dispatch_id = int(result.get("id") or 0)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
+        return "ignored"
+    if not 0 < dispatch_id <= MAX_RECORD_ID:
         return "ignored"
     row = conn.execute("SELECT * FROM dispatch WHERE id = ?", (dispatch_id,)).fetchone()
     if row is None or row["custom_id"] != result.get("custom_id"):
@@ -96,8 +102,9 @@ def apply_report(conn: sqlite3.Connection, result: Any) -> str:
         retry_after = result.get("retry_after")
         try:
             delay = DEFAULT_RETRY_AFTER if retry_after is None else max(0, int(retry_after))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             delay = DEFAULT_RETRY_AFTER
+        delay = min(delay, MAX_RETRY_AFTER)  # as the addon: a day keeps the date computable
         conn.execute(
             """UPDATE dispatch SET state = 'queued', next_attempt_at = ?,
                    last_error = COALESCE(?, last_error), error_code = COALESCE(?, error_code),

@@ -14,6 +14,7 @@ addon does, so a test passing here means the same against real Odoo.
 from __future__ import annotations
 
 import base64
+import math
 import sqlite3
 import threading
 import time
@@ -40,12 +41,17 @@ SENDER_EMAIL = "billing@company.example"
 SENDER_NAME = "Stand-in Company"
 MAX_CLAIM = 200
 MAX_OPEN_TRACKING = 500
+# The addon's bounds (addon/invoice_courier/tools/contract_args.py), same errors.
+MAX_LEASE_SECONDS = 86400
+MAX_AGE_DAYS = 36500
 
 
 def _as_int(value: Any, field: str) -> int:
     try:
+        if isinstance(value, bool):
+            raise TypeError(value)
         return int(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"{field}: expected an integer, got {value!r}") from exc
 
 
@@ -199,7 +205,13 @@ class CourierStore:
         if not isinstance(worker_id, str) or not worker_id:
             raise ValidationError(f"worker_id: expected a non-empty string, got {worker_id!r}")
         limit = max(1, min(_as_int(limit, "limit"), MAX_CLAIM))
-        lease_seconds = max(1, _as_int(lease_seconds, "lease_seconds"))
+        seconds = _as_int(lease_seconds, "lease_seconds")
+        if seconds > MAX_LEASE_SECONDS:
+            raise ValidationError(
+                f"lease_seconds: expected at most {MAX_LEASE_SECONDS} seconds, "
+                f"got {lease_seconds!r}"
+            )
+        lease_seconds = max(1, seconds)
         now = utc_now()
         stamp = format_time(now)
         expires = format_time(now + timedelta(seconds=lease_seconds))
@@ -326,9 +338,15 @@ class CourierStore:
     def open_tracking(self, limit: Any, max_age_days: Any) -> list[dict[str, Any]]:
         limit = max(1, min(_as_int(limit, "limit"), MAX_OPEN_TRACKING))
         try:
-            max_age = max(0.0, float(max_age_days))
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"max_age_days: expected a number, got {max_age_days!r}") from exc
+            max_age = float(max_age_days)
+        except (TypeError, ValueError, OverflowError):
+            max_age = math.nan
+        if isinstance(max_age_days, bool) or not math.isfinite(max_age) or max_age > MAX_AGE_DAYS:
+            raise ValidationError(
+                f"max_age_days: expected a number of days up to {MAX_AGE_DAYS}, "
+                f"got {max_age_days!r}"
+            )
+        max_age = max(0.0, max_age)
         now = utc_now()
         placeholders = ",".join("?" * len(OPEN_STATUSES))
         with self._transaction() as conn:

@@ -3,6 +3,7 @@
 import logging
 import uuid
 from collections import defaultdict
+from datetime import timedelta
 
 from markupsafe import Markup
 from odoo import _, api, fields, models
@@ -14,6 +15,9 @@ from ..tools.courier_status import (
 )
 
 _logger = logging.getLogger(__name__)
+
+# Visits of one token holder within this time are one view event.
+VIEW_WINDOW = timedelta(minutes=10)
 
 COURIER_READERS = "account.group_account_invoice,account.group_account_readonly"
 
@@ -201,8 +205,12 @@ class AccountMove(models.Model):
             )
             if assignee is None:
                 continue  # the chatter note is all there is to say
+            # The note holds the daemon's (Mailjet's) text: escaped, as in chatter notes.
             move.activity_schedule(
-                "mail.mail_activity_data_todo", summary=summary, note=note, user_id=assignee.id
+                "mail.mail_activity_data_todo",
+                summary=summary,
+                note=Markup("<p>%s</p>") % note,
+                user_id=assignee.id,
             )
 
     def _courier_latest_dispatch(self):
@@ -252,20 +260,34 @@ class AccountMove(models.Model):
         for state, ids in changed.items():
             self.sudo().browse(ids).write({"courier_state": state})
 
-    def _courier_mark_viewed(self, source, user_agent=None, url=None, event_time=None):
+    def _courier_mark_viewed(
+        self, source, user_agent=None, url=None, event_time=None, visitor=None
+    ):
         """Record that the customer viewed the invoice's web document.
 
         Called by the portal controller for visitors who are not internal
-        users (the sender's own previews never count).
+        users (the sender's own previews never count). `visitor` names the
+        token holder (a hash, see the controller): their visits within
+        VIEW_WINDOW of a stored one are that one event, so reloading a page
+        adds no row. Without it, every call is its own fact.
         """
         when = event_time or fields.Datetime.now()
         vals_list = []
         for move in self.sudo():
+            prefix = f"{source}:viewed:{move.id}:" + (f"{visitor}:" if visitor else "")
+            if visitor and self.env["courier.event"].sudo().search_count(
+                [
+                    ("move_id", "=", move.id),
+                    ("dedupe_key", "=like", prefix + "%"),
+                    ("event_time", ">=", when - VIEW_WINDOW),
+                ],
+                limit=1,
+            ):
+                continue
             dispatch = move._courier_latest_dispatch()
             vals_list.append(
                 {
-                    # Every visit is its own fact.
-                    "dedupe_key": f"{source}:viewed:{move.id}:{uuid.uuid4().hex}",
+                    "dedupe_key": prefix + uuid.uuid4().hex,
                     "type": "viewed",
                     "event_time": when,
                     "source": source,

@@ -6,10 +6,11 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools import html2plaintext
 
 from ..compat import MODEL_CONSTRAINTS
+from ..tools import contract_args
 from ..tools.courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES
 from ..tools.courier_time import parse_iso, to_iso
 
@@ -33,9 +34,8 @@ class CourierDispatch(models.Model):
         index=True,
         readonly=True,
     )
-    company_id = fields.Many2one(
-        related="move_id.company_id", store=True, index=True, readonly=True
-    )
+    # Set from the invoice at creation, then checked against it (_check_company_of_invoice).
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     partner_id = fields.Many2one(related="move_id.partner_id", string="Customer")
     state = fields.Selection(
         DISPATCH_STATES, default="queued", required=True, index=True, readonly=True
@@ -94,6 +94,21 @@ class CourierDispatch(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        """Queue sends: the one public way, for the wizards and for RPC callers alike.
+
+        A caller that is not the superuser (the daemon's contract methods and
+        Odoo's own code run as one) gets the checks of the compose window
+        (courier.send.base._courier_check_send_vals): only the invoice, subject,
+        body, recipients and attachments are theirs to give, with their own
+        access rights; everything else is set here, as superuser.
+        """
+        if not self.env.su:
+            self.check_access("create")
+            sending = self.env["courier.send.base"]
+            vals_list = [sending._courier_check_send_vals(vals) for vals in vals_list]
+            for vals in vals_list:
+                vals["requested_by_id"] = self.env.uid
+            return self.sudo().create(vals_list).sudo(False)
         moves = self.env["account.move"].browse(
             [vals.get("move_id") for vals in vals_list if vals.get("move_id")]
         )
@@ -104,6 +119,7 @@ class CourierDispatch(models.Model):
             if not move:
                 raise UserError(_("Choose the invoice to send."))
             company = move.company_id
+            vals["company_id"] = company.id
             vals.setdefault("custom_id", uuid.uuid4().hex)
             if not vals.get("sender_email"):
                 vals["sender_email"] = self._courier_default_sender_email(company)
@@ -116,8 +132,42 @@ class CourierDispatch(models.Model):
             vals["queued_at"] = now
             vals.setdefault("requested_by_id", self.env.user.id)
         dispatches = super().create(vals_list)
+        dispatches._courier_keep_uploads_with_invoice()
         dispatches.move_id._courier_refresh_state()
         return dispatches
+
+    def _courier_keep_uploads_with_invoice(self):
+        """Files uploaded in the compose window become the invoice's files.
+
+        The history then shows them to whoever may read the invoice, and the
+        claim's check (_courier_forbidden_attachments) finds them there.
+        """
+        for dispatch in self:
+            uploads = dispatch.attachment_ids.filtered(lambda a: a.res_model == "courier.compose")
+            uploads.write({"res_model": "account.move", "res_id": dispatch.move_id.id})
+
+    def write(self, vals):
+        # What a send holds is the system's once it is queued: only the
+        # daemon's contract methods and Odoo itself (as superuser) change it.
+        if vals and not self.env.su:
+            raise AccessError(
+                _(
+                    "A send cannot be modified once queued; "
+                    "withdraw it with Cancel sending and send the invoice again."
+                )
+            )
+        return super().write(vals)
+
+    @api.constrains("move_id", "company_id")
+    def _check_company_of_invoice(self):
+        for dispatch in self:
+            if dispatch.company_id != dispatch.move_id.company_id:
+                raise ValidationError(
+                    _(
+                        "The send %(send)s must belong to the company of its invoice.",
+                        send=dispatch.display_name,
+                    )
+                )
 
     @api.model
     def _courier_default_sender_email(self, company):
@@ -141,7 +191,10 @@ class CourierDispatch(models.Model):
 
     def action_courier_cancel(self):
         """Withdraw queued sends that the daemon has not claimed yet."""
-        queued = self.filtered(lambda dispatch: dispatch.state == "queued")
+        self.check_access("read")
+        if not (self.env.su or self.env.user.has_group("account.group_account_invoice")):
+            raise AccessError(_("Only invoicing users can withdraw a send."))
+        queued = self.filtered(lambda dispatch: dispatch.state == "queued").sudo()
         queued.write({"state": "cancelled", "next_attempt_at": False})
         for move in queued.move_id:
             move._courier_refresh_state()
@@ -166,8 +219,9 @@ class CourierDispatch(models.Model):
     @api.model
     def courier_claim(self, worker_id, limit, lease_seconds):
         self._courier_check_daemon()
-        limit = max(1, min(int(limit), MAX_CLAIM))
-        lease_seconds = max(1, int(lease_seconds))
+        worker_id = contract_args.as_worker_id(self.env, worker_id)
+        limit = max(1, min(contract_args.as_int(self.env, limit, "limit"), MAX_CLAIM))
+        lease_seconds = contract_args.as_lease_seconds(self.env, lease_seconds)
         now = fields.Datetime.now()
         # Pending ORM writes must reach the table before raw SQL reads it.
         self.env.flush_all()
@@ -206,8 +260,40 @@ class CourierDispatch(models.Model):
         self.invalidate_model(
             ["state", "lease_owner", "lease_expires_at", "attempts", "write_uid", "write_date"]
         )
-        dispatches = self.sudo().browse(ids)
-        return [dispatch._courier_payload() for dispatch in dispatches]
+        payloads = []
+        for dispatch in self.sudo().browse(ids):
+            forbidden = dispatch._courier_forbidden_attachments()
+            if forbidden:
+                dispatch._courier_mark_failed(
+                    {
+                        "code": "attachment-denied",
+                        "message": dispatch.move_id._courier_staff_env()._(
+                            "%(user)s may not read these attachments, so they are not sent: "
+                            "%(files)s",
+                            user=dispatch.requested_by_id.display_name,
+                            files=", ".join(forbidden.mapped("name")),
+                        ),
+                    }
+                )
+                continue
+            payloads.append(dispatch._courier_payload())
+        return payloads
+
+    def _courier_forbidden_attachments(self):
+        """The attachments the person who asked for this send may not read (now).
+
+        The claim reads files as superuser to put them in the payload: it must
+        never hand out more than the sender could read with their own rights.
+        """
+        self.ensure_one()
+        as_requester = self.env["courier.send.base"].with_user(self.requested_by_id)
+        forbidden = self.attachment_ids.browse()
+        for attachment in self.attachment_ids:
+            try:
+                as_requester._courier_check_readable(attachment.with_user(self.requested_by_id))
+            except AccessError:
+                forbidden |= attachment
+        return forbidden
 
     def _courier_payload(self):
         self.ensure_one()
@@ -269,8 +355,13 @@ class CourierDispatch(models.Model):
         fails only itself.
         """
         self._courier_check_daemon()
-        if not isinstance(dispatch_ids, (list, tuple)):
-            raise UserError(_("dispatch_ids must be a list of dispatch ids, got %r.", dispatch_ids))
+        if not isinstance(dispatch_ids, list | tuple):
+            raise UserError(
+                _(
+                    "dispatch_ids must be a list of dispatch ids, got %(value)s.",
+                    value=repr(dispatch_ids),
+                )
+            )
         results = {}
         dispatches = self.sudo().browse()
         for dispatch_id in dispatch_ids:
@@ -294,9 +385,14 @@ class CourierDispatch(models.Model):
     def _courier_sending_dispatch(self, dispatch_id):
         """The dispatch `dispatch_id` (sudo), if it exists and is being sent; else a UserError."""
         try:
-            dispatch = self.sudo().browse(int(dispatch_id)).exists()
-        except (TypeError, ValueError):
-            raise UserError(_("Dispatch id %r is not a number.", dispatch_id)) from None
+            number = int(dispatch_id)
+        except (TypeError, ValueError, OverflowError):
+            raise UserError(
+                _("Dispatch id %(value)s is not a number.", value=repr(dispatch_id))
+            ) from None
+        dispatch = self.sudo().browse()
+        if contract_args.is_record_id(number):
+            dispatch = self.sudo().browse(number).exists()
         if not dispatch:
             raise UserError(_("Dispatch %s does not exist.", dispatch_id))
         if dispatch.state != "sending":
@@ -315,7 +411,7 @@ class CourierDispatch(models.Model):
         counts = {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 0}
         transmitted = self.sudo().browse()
         events = []
-        for result in results or []:
+        for result in contract_args.as_list(self.env, results, "results"):
             outcome, dispatch = self._courier_apply_report(result, events)
             counts[outcome] += 1
             if outcome == "transmitted":
@@ -345,9 +441,13 @@ class CourierDispatch(models.Model):
         A report that changes nothing is `ignored`. A transmitted dispatch's
         tracking events are appended to `events` for the caller to store.
         """
+        if not isinstance(result, dict):
+            return "ignored", self.browse()
         try:
             dispatch_id = int(result.get("id") or 0)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
+            return "ignored", self.browse()
+        if not contract_args.is_record_id(dispatch_id):
             return "ignored", self.browse()
         dispatch = self.sudo().browse(dispatch_id).exists()
         outcome = result.get("outcome")
@@ -366,12 +466,16 @@ class CourierDispatch(models.Model):
         # (dispatch already requeued) changes nothing.
         if dispatch.state != "sending":
             return "ignored", dispatch
-        error = result.get("error") or {}
+        error = result.get("error")
+        if not isinstance(error, dict):
+            error = {}
         if outcome == "retry":
             try:
                 delay = max(0, int(result.get("retry_after") or DEFAULT_RETRY_SECONDS))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 delay = DEFAULT_RETRY_SECONDS
+            # Mailjet never asks for more than hours; a day keeps the date computable.
+            delay = min(delay, contract_args.MAX_LEASE_SECONDS)
             dispatch.write(
                 {
                     "state": "queued",
@@ -391,7 +495,13 @@ class CourierDispatch(models.Model):
     def _courier_mark_transmitted(self, reported_recipients, when):
         """Dispatch and recipients as Mailjet accepted them; returns the events to store."""
         self.ensure_one()
-        by_email = {(item.get("email") or "").strip().lower(): item for item in reported_recipients}
+        if not isinstance(reported_recipients, list):
+            reported_recipients = []
+        by_email = {
+            str(item.get("email") or "").strip().lower(): item
+            for item in reported_recipients
+            if isinstance(item, dict)
+        }
         events = []
         for recipient in self.recipient_ids:
             item = by_email.get((recipient.email or "").strip().lower())

@@ -5,9 +5,10 @@ import logging
 
 import psycopg2
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..compat import MODEL_CONSTRAINTS
+from ..tools import contract_args
 from ..tools.courier_status import EVENT_SOURCES, EVENT_TYPES, UNDELIVERABLE_STATUSES
 from ..tools.courier_time import parse_iso
 
@@ -53,6 +54,18 @@ class CourierEvent(models.Model):
             ("dedupe_key_unique", "unique(dedupe_key)", "A tracking event is stored only once."),
         ]
 
+    @api.constrains("company_id", "move_id", "dispatch_id", "recipient_id")
+    def _check_company_of_invoice(self):
+        for event in self:
+            if (
+                event.company_id != event.move_id.company_id
+                or (event.dispatch_id and event.dispatch_id.move_id != event.move_id)
+                or (event.recipient_id and event.recipient_id.dispatch_id != event.dispatch_id)
+            ):
+                raise ValidationError(
+                    _("A tracking event must belong to its invoice, its send and their company.")
+                )
+
     def write(self, vals):
         # Tracking facts are never overwritten; only the ORM's own cascade
         # bookkeeping (no vals) may pass.
@@ -65,7 +78,10 @@ class CourierEvent(models.Model):
     @api.model
     def courier_ingest(self, events):
         self.env["courier.dispatch"]._courier_check_daemon()
-        stored, duplicate, unmatched = self.sudo()._courier_store_events(events or [])
+        events = contract_args.as_list(self.env, events, "events")
+        readable = [event for event in events if isinstance(event, dict)]
+        stored, duplicate, unmatched = self.sudo()._courier_store_events(readable)
+        unmatched += len(events) - len(readable)
         return {"created": len(stored), "duplicate": duplicate, "unmatched": unmatched}
 
     @api.model
@@ -89,7 +105,7 @@ class CourierEvent(models.Model):
                 duplicate += bool(key)
                 unmatched += not key
                 continue
-            if event.get("type") not in EVENT_TYPE_VALUES:
+            if not isinstance(event.get("type"), str) or event["type"] not in EVENT_TYPE_VALUES:
                 unmatched += 1
                 continue
             recipient = recipients.get(id(event))
@@ -113,7 +129,7 @@ class CourierEvent(models.Model):
         if message_ids:
             for recipient in Recipient.search([("message_id", "in", list(message_ids))]):
                 by_message[recipient.message_id] = recipient
-        custom_ids = {e["custom_id"] for e in events if e.get("custom_id")}
+        custom_ids = {str(e["custom_id"]) for e in events if e.get("custom_id")}
         by_address = {}
         if custom_ids:
             dispatches = self.env["courier.dispatch"].search(
@@ -126,8 +142,8 @@ class CourierEvent(models.Model):
         for event in events:
             recipient = by_message.get(str(event.get("message_id") or ""))
             if not recipient and event.get("custom_id"):
-                email = (event.get("email") or "").strip().lower()
-                recipient = by_address.get((event["custom_id"], email))
+                email = str(event.get("email") or "").strip().lower()
+                recipient = by_address.get((str(event["custom_id"]), email))
             if recipient:
                 matched[id(event)] = recipient
         return matched
@@ -136,12 +152,14 @@ class CourierEvent(models.Model):
     def _courier_event_vals(self, event, key, recipient):
         payload = event.get("payload")
         source = event.get("source")
+        if not isinstance(source, str) or source not in EVENT_SOURCE_VALUES:
+            source = "daemon"
         dispatch = recipient.dispatch_id
         return {
             "dedupe_key": key,
             "type": event["type"],
             "event_time": parse_iso(event.get("time")),
-            "source": source if source in EVENT_SOURCE_VALUES else "daemon",
+            "source": source,
             "url": event.get("url") or False,
             "user_agent": event.get("user_agent") or False,
             "detail": event.get("detail") or False,

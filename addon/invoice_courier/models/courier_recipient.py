@@ -3,8 +3,10 @@
 from collections import defaultdict
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
 
+from ..tools import contract_args
 from ..tools.courier_status import (
     OPEN_TRACKING_STATUSES,
     RECIPIENT_STATUS_RANK,
@@ -13,6 +15,7 @@ from ..tools.courier_status import (
     status_rank,
 )
 from ..tools.courier_time import to_iso
+from ..tools.email_address import normalize_strict
 
 MAX_OPEN_TRACKING = 500
 
@@ -24,9 +27,8 @@ class CourierRecipient(models.Model):
     _rec_name = "email"
 
     dispatch_id = fields.Many2one("courier.dispatch", required=True, ondelete="cascade", index=True)
-    company_id = fields.Many2one(
-        related="dispatch_id.company_id", store=True, index=True, readonly=True
-    )
+    # Set from the send at creation, then checked against it (_check_company_of_invoice).
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
     move_id = fields.Many2one(
         related="dispatch_id.move_id", string="Invoice", store=True, index=True, readonly=True
     )
@@ -66,10 +68,52 @@ class CourierRecipient(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        # Recipients come with their send (courier.dispatch.create checks them
+        # with the sender's rights); nobody adds one to a send afterwards.
+        if not self.env.su:
+            raise AccessError(
+                _("Recipients are chosen when the invoice is sent; send it again to add one.")
+            )
+        dispatches = self.env["courier.dispatch"].browse(
+            [vals["dispatch_id"] for vals in vals_list if vals.get("dispatch_id")]
+        )
+        company_of = {dispatch.id: dispatch.company_id.id for dispatch in dispatches}
         for vals in vals_list:
-            if vals.get("email"):
-                vals["email"] = vals["email"].strip()
+            if isinstance(vals.get("email"), str):
+                vals["email"] = normalize_strict(vals["email"]) or vals["email"].strip()
+            if vals.get("dispatch_id"):
+                vals["company_id"] = company_of.get(vals["dispatch_id"])
         return super().create(vals_list)
+
+    def write(self, vals):
+        # Statuses, message IDs and addresses are facts the daemon reports.
+        if vals and not self.env.su:
+            raise AccessError(
+                _("The recipients of a send cannot be modified; send the invoice again.")
+            )
+        return super().write(vals)
+
+    @api.constrains("email")
+    def _check_email(self):
+        invalid = [r.email or "" for r in self if not normalize_strict(r.email)]
+        if invalid:
+            raise ValidationError(
+                _(
+                    "These addresses are not valid email addresses: %(addresses)s",
+                    addresses=", ".join(invalid),
+                )
+            )
+
+    @api.constrains("company_id", "dispatch_id")
+    def _check_company_of_invoice(self):
+        for recipient in self:
+            if recipient.company_id != recipient.dispatch_id.move_id.company_id:
+                raise ValidationError(
+                    _(
+                        "The recipient %(email)s must belong to the company of its invoice.",
+                        email=recipient.email,
+                    )
+                )
 
     def _courier_recompute_status(self):
         """Status = highest-ranked type among the recipient's events (never the last one)."""
@@ -94,8 +138,9 @@ class CourierRecipient(models.Model):
     @api.model
     def courier_open_tracking(self, limit, max_age_days):
         self.env["courier.dispatch"]._courier_check_daemon()
-        limit = max(1, min(int(limit), MAX_OPEN_TRACKING))
-        since = fields.Datetime.now() - timedelta(days=max(0, float(max_age_days)))
+        limit = max(1, min(contract_args.as_int(self.env, limit, "limit"), MAX_OPEN_TRACKING))
+        max_age = contract_args.as_age_days(self.env, max_age_days)
+        since = fields.Datetime.now() - timedelta(days=max_age)
         recipients = self.sudo().search(
             [
                 ("status", "in", OPEN_TRACKING_STATUSES),

@@ -1,6 +1,8 @@
 # Copyright 2026 Invoice Courier
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-from odoo import fields, models
+from odoo import api, fields, models
+
+WEBHOOK_URL_FIELD = "courier_webhook_url"
 
 
 class ResConfigSettings(models.TransientModel):
@@ -11,9 +13,20 @@ class ResConfigSettings(models.TransientModel):
     courier_track_opens = fields.Boolean(related="company_id.courier_track_opens", readonly=False)
     courier_track_clicks = fields.Boolean(related="company_id.courier_track_clicks", readonly=False)
     # Set by whoever deploys courierd (system parameter invoice_courier.webhook_url);
-    # shown here so the accountant can paste it into Mailjet.
+    # shown here so the administrator can paste it into Mailjet. It carries the
+    # webhook password: settings administrators only.
     courier_webhook_url = fields.Char(
         string="Mailjet webhook URL",
         config_parameter="invoice_courier.webhook_url",
         readonly=True,
+        groups="base.group_system",
     )
+
+    @api.model
+    def default_get(self, fields_list):
+        # default_get reads config parameters as superuser for any field asked
+        # for by name, whatever the field's groups: keep the secret out of it.
+        values = super().default_get(fields_list)
+        if not (self.env.su or self.env.user.has_group("base.group_system")):
+            values.pop(WEBHOOK_URL_FIELD, None)
+        return values

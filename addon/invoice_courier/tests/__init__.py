@@ -2,6 +2,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 from . import (  # noqa: F401
     test_access,
+    test_access_control,
     test_bulk_send,
     test_compose_wizard,
     test_contract,

@@ -126,7 +126,7 @@ class TestClaim(CourierCase):
         extra = self.env["ir.attachment"].create(
             {"name": "terms.txt", "raw": b"terms", "mimetype": "text/plain"}
         )
-        dispatch.attachment_ids = [Command.link(extra.id)]
+        dispatch.sudo().attachment_ids = [Command.link(extra.id)]
         self.claim()
         rendered = self.as_daemon("courier.dispatch").courier_render_pdf(dispatch.id)
         move = dispatch.move_id

@@ -90,3 +90,24 @@ class TestPortalView(AccountTestInvoicingHttpCommon):
         self.assertEqual(self.invoice.courier_state, "not_sent")
         self.assertFalse(self.invoice.courier_viewed_at)
         self.assertFalse(self._viewed_events())
+
+    def test_event_url_is_the_configured_base_url_not_the_host_header(self):
+        self.env["ir.config_parameter"].sudo().set_param(
+            "web.base.url", "https://erp.courier.example"
+        )
+        url = self.invoice.get_portal_url()
+        response = self.url_open(url, headers={"Host": "evil.example", "User-Agent": "CourierTest"})
+        self.assertEqual(response.status_code, 200)
+        event = self._viewed_events()
+        self.assertEqual(len(event), 1)
+        self.assertEqual(event.url, f"https://erp.courier.example/my/invoices/{self.invoice.id}")
+        self.assertNotIn("access_token", event.url, "the token stays out of the history")
+
+    def test_repeated_visits_of_one_holder_are_one_event(self):
+        url = self.invoice.get_portal_url()
+        for _visit in range(3):
+            self.url_open(url, headers={"User-Agent": "CourierTest/1.0 (reloading)"})
+        self.assertEqual(len(self._viewed_events()), 1)
+        # Another browser holding the same link is another visit.
+        self.url_open(url, headers={"User-Agent": "CourierTest/1.0 (colleague)"})
+        self.assertEqual(len(self._viewed_events()), 2)

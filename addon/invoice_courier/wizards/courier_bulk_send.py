@@ -41,9 +41,7 @@ class CourierBulkSend(models.TransientModel):
     )
     ready_count = fields.Integer(string="Ready to send", compute="_compute_preview")
     skipped_count = fields.Integer(string="To skip", compute="_compute_preview")
-    skipped_html = fields.Html(
-        string="Invoices to skip", compute="_compute_preview", sanitize=False
-    )
+    skipped_html = fields.Html(string="Invoices to skip", compute="_compute_preview")
     queued_move_ids = fields.Many2many(
         "account.move",
         "courier_bulk_send_queued_rel",
@@ -52,7 +50,8 @@ class CourierBulkSend(models.TransientModel):
         string="Queued invoices",
     )
     queued_count = fields.Integer(string="Queued", compute="_compute_queued_count")
-    result_skipped_html = fields.Html(string="Skipped invoices", sanitize=False, readonly=True)
+    # Sanitized like every Html field: a caller could write it over RPC.
+    result_skipped_html = fields.Html(string="Skipped invoices", readonly=True)
     result_skipped_count = fields.Integer(string="Skipped", readonly=True)
 
     @api.model

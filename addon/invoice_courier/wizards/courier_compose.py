@@ -48,6 +48,14 @@ class CourierCompose(models.TransientModel):
         sanitize_style=True,
     )
     attachment_label = fields.Char(string="Attachment", compute="_compute_attachment_label")
+    attachment_ids = fields.Many2many(
+        "ir.attachment",
+        "courier_compose_ir_attachment_rel",
+        "compose_id",
+        "attachment_id",
+        string="Other attachments",
+        help="Files sent besides the invoice PDF: uploaded here, or already on the invoice.",
+    )
     web_url = fields.Char(string="Web document", compute="_compute_web_url")
 
     @api.model
@@ -192,6 +200,8 @@ class CourierCompose(models.TransientModel):
         if not (self.subject or "").strip():
             raise UserError(_("The email needs a subject."))
         self.env["courier.dispatch"].create(
-            self._courier_dispatch_vals(self.move_id, self.subject, self.body_html, commands)
+            self._courier_dispatch_vals(
+                self.move_id, self.subject, self.body_html, commands, self.attachment_ids
+            )
         )
         return {"type": "ir.actions.act_window_close"}
