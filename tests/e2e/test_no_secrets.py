@@ -17,7 +17,6 @@ import requests
 
 from mailjet_sandbox import SandboxServer
 from standin_erp import StandinErp
-from tests.e2e.conftest import daemon_env
 from tests.support.processes import courierd_process, free_port, run_courierd, wait_until
 
 MAILJET_KEY = "nosecret-mj-key-7f3a21"
@@ -47,13 +46,25 @@ def test_no_secret_in_logs_metrics_health_or_check_config(erp: StandinErp, tmp_p
         webhook_auth=(WEBHOOK_USER, WEBHOOK_PASSWORD),
         sent_delay=0.2,
     ) as sandbox:
-        env = daemon_env(erp, sandbox.url, tmp_path / "state", "no-secrets") | {
+        # Every value spelt out here (not the e2e conftest's environment), so each
+        # secret is one this test chose.
+        env = {
             "COURIER_ODOO_URL": f"http://courierd:{URL_PASSWORD}@127.0.0.1:{erp.port}",
+            "COURIER_ODOO_DB": erp.db,
+            "COURIER_ODOO_LOGIN": erp.login,
+            "COURIER_ODOO_PASSWORD": ODOO_PASSWORD,
+            "COURIER_ODOO_TRANSPORT": "jsonrpc",
             "COURIER_MAILJET_API_KEY": MAILJET_KEY,
             "COURIER_MAILJET_API_SECRET": MAILJET_SECRET,
+            "COURIER_MAILJET_API_URL": sandbox.url,
+            "COURIER_WORKER_ID": "no-secrets",
+            "COURIER_IDLE_SECONDS": "0.2",
+            "COURIER_HTTP_PORT": str(free_port()),
+            "COURIER_STATE_DIR": str(tmp_path / "state"),
             "COURIER_WEBHOOK_PORT": str(webhook_port),
             "COURIER_WEBHOOK_USER": WEBHOOK_USER,
             "COURIER_WEBHOOK_PASSWORD": WEBHOOK_PASSWORD,
+            "COURIER_LOG_FORMAT": "json",
             "COURIER_LOG_LEVEL": "debug",
         }
         check = run_courierd(["check-config"], env)
