@@ -412,23 +412,38 @@ class TestAccessControl(CourierCase):
         self.assertIn("&lt;img", note)
 
     def test_bad_contract_arguments_get_a_clear_error(self):
+        # The same texts as the stand-in ERP's (tests/contract/test_bad_arguments.py).
         Dispatch = self.as_daemon("courier.dispatch")
-        for call, needle in (
+        Recipient = self.as_daemon("courier.recipient")
+        for call, message in (
             (
-                lambda: self.as_daemon("courier.recipient").courier_open_tracking(500, 1e308),
-                "max_age_days",
+                lambda: Recipient.courier_open_tracking(500, 1e308),
+                "max_age_days: expected a number of days up to 36500, got 1e+308",
             ),
-            (lambda: self.as_daemon("courier.recipient").courier_open_tracking("x", 30), "limit"),
             (
-                lambda: self.as_daemon("courier.event").courier_ingest({"type": "delivered"}),
-                "events",
+                lambda: Recipient.courier_open_tracking("many", 30),
+                "limit: expected an integer, got 'many'",
             ),
-            (lambda: Dispatch.courier_report({"id": 1}), "results"),
-            (lambda: Dispatch.courier_claim("w", 1, 1e308), "lease_seconds"),
-            (lambda: Dispatch.courier_claim(["w"], 1, 60), "worker_id"),
+            (
+                lambda: self.as_daemon("courier.event").courier_ingest({"dedupe_key": "k"}),
+                "events: expected a list, got {'dedupe_key': 'k'}",
+            ),
+            (
+                lambda: Dispatch.courier_report({"id": 1}),
+                "results: expected a list, got {'id': 1}",
+            ),
+            (
+                lambda: Dispatch.courier_claim("w", 1, 1e308),
+                "lease_seconds: expected at most 86400 seconds, got 1e+308",
+            ),
+            (
+                lambda: Dispatch.courier_claim("", 1, 60),
+                "worker_id: expected a non-empty string, got ''",
+            ),
         ):
-            with self.subTest(needle=needle), self.assertRaisesRegex(ValidationError, needle):
+            with self.subTest(message=message), self.assertRaises(ValidationError) as refused:
                 call()
+            self.assertEqual(refused.exception.args[0], message)
         self.assertEqual(
             self.as_daemon("courier.event").courier_ingest(["x", 1, {"type": ["x"]}]),
             {"created": 0, "duplicate": 0, "unmatched": 3},
