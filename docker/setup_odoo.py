@@ -89,7 +89,7 @@ def ensure_daemon_user(odoo: odoorpc.ODOO, login: str, password: str) -> str:
         "res.users",
         "write",
         existing,
-        {"password": password, "groups_id": [(6, 0, [group["res_id"]])]},
+        {"password": password, odoo_local.groups_field(odoo): [(6, 0, [group["res_id"]])]},
     )
     return "updated"
 

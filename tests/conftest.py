@@ -1,9 +1,11 @@
 """Fixtures shared by the whole suite: the ERP backends the contract and e2e tests use.
 
 `erp_backend` runs a test once per backend of tests/support/erp_backends.py:
-the stand-in ERP, and the real addon in each Odoo version (tests/support/odoo.py
-skips those with one line when that Odoo is absent, and fails them when it is
-there but broken). tests/support/run_summary.py ends each run with what ran.
+the stand-in ERP (as Odoo 18 over JSON-RPC, as Odoo 19 over JSON-2), and the
+real addon in each Odoo version over each of its transports
+(tests/support/odoo.py skips those with one line when that Odoo is absent,
+and fails them when it is there but broken). tests/support/run_summary.py ends
+each run with what ran.
 """
 
 from __future__ import annotations
@@ -14,7 +16,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from standin_erp import StandinErp
-from tests.support.erp_backends import ERP_BACKENDS, STANDIN, ErpBackend, StandinBackend
+from tests.support.erp_backends import (
+    ERP_BACKENDS,
+    STANDIN_BACKENDS,
+    TRANSPORTS,
+    ErpBackend,
+    StandinBackend,
+)
 
 if TYPE_CHECKING:  # imported by pytest_configure below, as a plugin (its asserts rewritten)
     from tests.support.odoo import OdooStacks
@@ -41,8 +49,12 @@ def standin_backend(standin_erp: StandinErp) -> StandinBackend:
 
 
 @pytest.fixture(params=ERP_BACKENDS)
-def erp_backend(request: pytest.FixtureRequest) -> ErpBackend:
-    if request.param == STANDIN:
-        return request.getfixturevalue("standin_backend")
+def erp_backend(request: pytest.FixtureRequest) -> Iterator[ErpBackend]:
+    key = request.param
+    if key in STANDIN_BACKENDS:
+        version = STANDIN_BACKENDS[key]
+        with StandinErp(password="courierd-test-password", odoo_version=version) as erp:
+            yield StandinBackend(erp, TRANSPORTS[key])
+        return
     stacks: OdooStacks = request.getfixturevalue("odoo_stacks")
-    return stacks.backend(request.param)
+    yield stacks.backend(key)

@@ -85,7 +85,7 @@ ODOO_VERSIONS: dict[str, OdooVersion] = {
         OdooVersion("odoo19", 19, "ODOO19_HOME", Path("/opt/odoo19"), "COURIER_REQUIRE_ODOO19"),
     )
 }
-DEFAULT_VERSION = "odoo18"  # the demo's, and the tests' until Odoo 19 joins the suite
+DEFAULT_VERSION = "odoo18"  # what the functions below look for unless told another
 
 
 # --------------------------------------------------------------- environment
@@ -104,7 +104,12 @@ class OdooEnv:
 
     @property
     def addons_path(self) -> str:
-        return f"{self.home / 'src' / 'odoo' / 'addons'},{ADDONS_DIR}"
+        """Odoo's addons and ours. A packaged tree (Odoo 18's here) has them all in
+        src/odoo/addons; a git checkout (Odoo 19's) only base there, the rest in src/addons."""
+        src = self.home / "src"
+        packaged = (src / "odoo" / "addons" / "account").is_dir()
+        paths = [src / "odoo" / "addons"] if packaged else [src / "addons", src / "odoo" / "addons"]
+        return ",".join(str(path) for path in [*paths, ADDONS_DIR])
 
     def base_args(self, db: str, data_dir: Path) -> list[str]:
         return [
@@ -117,7 +122,8 @@ class OdooEnv:
             f"--db_port={self.pg_port}",
             f"--db_user={self.pg_user}",
             f"--db_password={self.pg_password}",
-            "--without-demo=all",
+            # No demo data: Odoo 19's default, 18 is told (its --without-demo takes modules).
+            *(["--without-demo=all"] if self.version.major < 19 else []),
         ]
 
     def environ(self) -> dict[str, str]:
@@ -160,8 +166,9 @@ def missing_odoo(version: str = DEFAULT_VERSION) -> str | None:
     )
 
 
-def detect_odoo(version: str = DEFAULT_VERSION) -> OdooEnv:
-    """The Odoo of `version` and the PostgreSQL to use, checked to work.
+def detect_odoo(version: str = DEFAULT_VERSION, home: Path | None = None) -> OdooEnv:
+    """The Odoo of `version` (at `home`, else the version's home) and the PostgreSQL
+    to use, checked to work.
 
     Raises OdooNotInstalled when there is no Odoo at the version's home, and
     OdooNotRunnable when there is one that cannot run (its python or its
@@ -169,10 +176,11 @@ def detect_odoo(version: str = DEFAULT_VERSION) -> OdooEnv:
     configured role and password. Each message says what to fix.
     """
     spec = ODOO_VERSIONS[version]
-    missing = missing_odoo(version)
-    if missing:
-        raise OdooNotInstalled(missing)
-    home = spec.home()
+    if home is None:
+        missing = missing_odoo(version)
+        if missing:
+            raise OdooNotInstalled(missing)
+        home = spec.home()
     env = OdooEnv(
         home=home,
         python=home / "venv" / "bin" / "python",
@@ -186,6 +194,30 @@ def detect_odoo(version: str = DEFAULT_VERSION) -> OdooEnv:
     _check_runs(env)
     _check_postgres(env)
     return env
+
+
+def detect_odoo_at(home: Path) -> OdooEnv:
+    """The Odoo at `home`, whichever supported version it is (the demo's $ODOO_HOME)."""
+    python, odoo_bin = home / "venv" / "bin" / "python", home / "src" / "odoo-bin"
+    if not odoo_bin.is_file():
+        raise OdooNotInstalled(f"no Odoo at {home} (needs src/odoo-bin and venv/bin/python)")
+    try:
+        said = subprocess.run(
+            [str(python), str(odoo_bin), "--version"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OdooNotRunnable(f"cannot run Odoo's python {python}: {exc}") from exc
+    found = re.search(r"(\d+)\.\d+", said.stdout)
+    major = int(found[1]) if found else None
+    spec = next((v for v in ODOO_VERSIONS.values() if v.major == major), None)
+    if spec is None:
+        supported = " and ".join(v.label for v in ODOO_VERSIONS.values())
+        answer = said.stdout.strip() or _error_line(said.stderr)
+        raise OdooNotRunnable(
+            f"`odoo-bin --version` at {home} says {answer!r}: invoice_courier supports {supported}"
+        )
+    return detect_odoo(spec.key, home)
 
 
 def find_odoo(version: str = DEFAULT_VERSION) -> OdooEnv | str:
@@ -432,6 +464,11 @@ def configure_sender(
     return company_id
 
 
+def groups_field(odoo: odoorpc.ODOO) -> str:
+    """res.users' field of its groups: groups_id until Odoo 18, group_ids from 19."""
+    return "group_ids" if int(odoo.version.split(".")[0]) >= 19 else "groups_id"
+
+
 def create_daemon_user(odoo: odoorpc.ODOO, login: str, password: str) -> int:
     """The Courier daemon user: the RPC contract, nothing else."""
     [group] = odoo.execute(
@@ -448,7 +485,39 @@ def create_daemon_user(odoo: odoorpc.ODOO, login: str, password: str) -> int:
                 "name": "Courier daemon",
                 "login": login,
                 "password": password,
-                "groups_id": [(6, 0, [group["res_id"]])],
+                groups_field(odoo): [(6, 0, [group["res_id"]])],
             },
         )
     )
+
+
+def create_daemon_api_key(odoo: odoorpc.ODOO, user_id: int, name: str = "courierd") -> str:
+    """A new API key of the Courier daemon user, without expiration; the key itself.
+
+    Odoo makes keys in res.users.apikeys._generate, which RPC cannot call
+    (private), for the user of the environment, and lets only internal users
+    make their own: as admin, a one-off server action runs it for that user, in
+    sudo (no expiration then), and hands the key back. Scope "rpc": what JSON-2
+    and JSON-RPC check. Odoo 18 and 19 alike (docs/odoo-versions.md).
+    """
+    [model_id] = odoo.execute("ir.model", "search", [("model", "=", "res.users")])
+    action_id = odoo.execute(
+        "ir.actions.server",
+        "create",
+        {
+            "name": "invoice_courier: API key of the Courier daemon user",
+            "model_id": model_id,
+            "state": "code",
+            "code": (
+                "key = env['res.users.apikeys'].with_user(record).sudo()"
+                f"._generate('rpc', {name!r}, False)\n"
+                "action = {'type': 'ir.actions.act_window_close', 'infos': {'key': key}}"
+            ),
+        },
+    )
+    try:
+        context = {"active_model": "res.users", "active_id": user_id, "active_ids": [user_id]}
+        answer = odoo.execute_kw("ir.actions.server", "run", [[action_id]], {"context": context})
+    finally:
+        odoo.execute("ir.actions.server", "unlink", [action_id])
+    return str(answer["infos"]["key"])

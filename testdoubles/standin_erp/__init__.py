@@ -1,8 +1,9 @@
-"""A stand-in for Odoo 18 with the invoice_courier addon, for tests and benchmarks.
+"""A stand-in for Odoo 18 or 19 with the invoice_courier addon, for tests and benchmarks.
 
 It speaks Odoo's JSON-RPC well enough for the real odoorpc client to log in
-and call the contract methods of docs/contract.md, with the addon's
-semantics, on state kept in SQLite. ``courierd standin-erp`` runs it
+and call the contract methods of docs/contract.md, and as Odoo 19 its JSON-2
+API too (`--odoo-version 19`), with the addon's semantics, on state kept in
+SQLite. ``courierd standin-erp`` runs it
 (``add_arguments``/``run``); tests use ``StandinErp`` directly.
 """
 
@@ -28,6 +29,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--login", default="courierd", help="the Courier daemon user's login")
     parser.add_argument(
         "--password", default="courierd-standin", help="the Courier daemon user's password"
+    )
+    parser.add_argument(
+        "--api-key",
+        default="courierd-standin-api-key",
+        help="the Courier daemon user's API key (JSON-2, or JSON-RPC in place of the password)",
+    )
+    parser.add_argument(
+        "--odoo-version",
+        type=int,
+        choices=(18, 19),
+        default=18,
+        help="the Odoo it stands for: 19 serves JSON-2 (/json/2) besides JSON-RPC",
     )
     parser.add_argument(
         "--database",
@@ -57,11 +70,20 @@ def run(args: argparse.Namespace) -> int:
         password=args.password,
         database=args.database,
         pdf_render_seconds=args.pdf_render_seconds,
+        api_key=args.api_key,
+        odoo_version=args.odoo_version,
     )
     erp.start()
     if args.seed:
         erp.seed_dispatches(args.seed)
-    log.info("standin_erp.listening", url=erp.url, db=erp.db, login=erp.login, seeded=args.seed)
+    log.info(
+        "standin_erp.listening",
+        url=erp.url,
+        db=erp.db,
+        login=erp.login,
+        odoo_version=erp.odoo_version,
+        seeded=args.seed,
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -2,7 +2,8 @@
 
 Routes: ``/web/webclient/version_info``, ``/jsonrpc`` (services ``common``,
 ``object``, ``db``), ``/web/session/authenticate``, ``get_session_info``,
-``destroy``, ``/web/dataset/call_kw`` (session cookie), ``/web/health``.
+``destroy``, ``/web/dataset/call_kw`` (session cookie), ``/web/health``; JSON-2
+(standin_erp.json2) calls the same model methods through ``call_model``.
 The Courier daemon user may call the contract methods, ``fields_get`` on the
 three courier models and ``res.users.context_get``; anything else is an
 ``AccessError`` as for that user in Odoo.
@@ -29,12 +30,18 @@ from standin_erp.errors import (
 )
 from standin_erp.store import CourierStore
 
-SERVER_VERSION_INFO = {
-    "server_version": "18.0",
-    "server_version_info": [18, 0, 0, "final", 0, ""],
-    "server_serie": "18.0",
-    "protocol_version": 1,
-}
+
+def server_version_info(major: int) -> dict[str, Any]:
+    """What Odoo `major`.0 answers to version_info."""
+    return {
+        "server_version": f"{major}.0",
+        "server_version_info": [major, 0, 0, "final", 0, ""],
+        "server_serie": f"{major}.0",
+        "protocol_version": 1,
+    }
+
+
+SERVER_VERSION_INFO = server_version_info(18)
 DAEMON_UID = 7
 USER_CONTEXT = {"lang": "en_US", "tz": "UTC"}
 
@@ -69,6 +76,11 @@ MODEL_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
 FORBIDDEN_MODELS = frozenset(
     {"account.move", "res.partner", "ir.attachment", "mail.mail", "ir.model"}
 )
+# The ORM's public methods every model has; those called without records first.
+ORM_METHODS = frozenset(
+    {"search", "search_read", "search_count", "read", "write", "create", "unlink", "fields_get"}
+)
+ORM_MODEL_METHODS = frozenset({"search", "search_read", "search_count", "create", "fields_get"})
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,7 @@ class Credentials:
     db: str
     login: str
     password: str
+    api_key: str | None = None  # Odoo takes an RPC API key in place of the password
 
 
 class RpcCounter:
@@ -101,10 +114,17 @@ class RpcCounter:
 class RpcHandler:
     """Turns JSON-RPC requests into store calls, Odoo-style results and errors."""
 
-    def __init__(self, store: CourierStore, credentials: Credentials, counter: RpcCounter) -> None:
+    def __init__(
+        self,
+        store: CourierStore,
+        credentials: Credentials,
+        counter: RpcCounter,
+        version_info: dict[str, Any] | None = None,
+    ) -> None:
         self.store = store
         self.credentials = credentials
         self.counter = counter
+        self.server_version = version_info or SERVER_VERSION_INFO
         self._sessions: dict[str, int] = {}
         self._sessions_lock = threading.Lock()
         self._methods: dict[tuple[str, str], Callable[..., Any]] = {
@@ -126,7 +146,7 @@ class RpcHandler:
 
     def version_info(self, params: dict[str, Any], session_id: str | None) -> Any:
         self.counter.add("/web/webclient/version_info")
-        return dict(SERVER_VERSION_INFO)
+        return dict(self.server_version)
 
     def authenticate(self, params: dict[str, Any]) -> tuple[dict[str, Any], str]:
         self.counter.add("/web/session/authenticate")
@@ -151,7 +171,7 @@ class RpcHandler:
 
     def call_kw(self, params: dict[str, Any], session_id: str | None) -> Any:
         self._session_uid(session_id)
-        return self._call_model(
+        return self.call_model(
             params.get("model"), params.get("method"), params.get("args"), params.get("kwargs")
         )
 
@@ -173,8 +193,8 @@ class RpcHandler:
             "name": "Courier daemon",
             "partner_id": 3,
             "company_id": 1,
-            "server_version": SERVER_VERSION_INFO["server_version"],
-            "server_version_info": SERVER_VERSION_INFO["server_version_info"],
+            "server_version": self.server_version["server_version"],
+            "server_version_info": self.server_version["server_version_info"],
         }
 
     # ---------------------------------------------------------------- /jsonrpc
@@ -187,7 +207,7 @@ class RpcHandler:
         if service == "common":
             self.counter.add(f"common.{method}")
             if method == "version":
-                return dict(SERVER_VERSION_INFO)
+                return dict(self.server_version)
             if method in ("login", "authenticate"):
                 # Odoo answers False, not an error, to a wrong login here.
                 return self._login(*args[:3]) or False
@@ -197,7 +217,7 @@ class RpcHandler:
             if method == "list":
                 return [self.credentials.db]
             if method == "server_version":
-                return SERVER_VERSION_INFO["server_version"]
+                return self.server_version["server_version"]
             raise AccessDenied()
         if service == "object":
             if method not in ("execute", "execute_kw"):
@@ -206,14 +226,14 @@ class RpcHandler:
                 raise BadArguments(f"{method}() needs db, uid, password, model and method")
             db, uid, password, model, model_method = args[:5]
             self._check_db(db)
-            if _as_uid(uid) != DAEMON_UID or password != self.credentials.password:
+            if _as_uid(uid) != DAEMON_UID or not self._secret_ok(password):
                 raise AccessDenied()
             if method == "execute_kw":
                 call_args = args[5] if len(args) > 5 else []
                 call_kwargs = args[6] if len(args) > 6 else {}
             else:
                 call_args, call_kwargs = args[5:], {}
-            return self._call_model(model, model_method, call_args, call_kwargs)
+            return self.call_model(model, model_method, call_args, call_kwargs)
         raise UserError(f"Service not found: {service}")
 
     def _check_db(self, db: Any) -> None:
@@ -222,13 +242,28 @@ class RpcHandler:
 
     def _login(self, db: Any = None, login: Any = None, password: Any = None) -> int | None:
         self._check_db(db)
-        if login == self.credentials.login and password == self.credentials.password:
+        if login == self.credentials.login and self._secret_ok(password):
             return DAEMON_UID
         return None
 
+    def _secret_ok(self, secret: Any) -> bool:
+        return secret == self.credentials.password or (
+            self.credentials.api_key is not None and secret == self.credentials.api_key
+        )
+
     # ----------------------------------------------------------- model methods
 
-    def _call_model(self, model: Any, method: Any, args: Any, kwargs: Any) -> Any:
+    def knows_model(self, model: str) -> bool:
+        return model in MODEL_FIELDS or model in FORBIDDEN_MODELS or model == "res.users"
+
+    def has_method(self, model: str, method: str) -> bool:
+        return (model, method) in self._methods or method in ORM_METHODS
+
+    def is_model_method(self, model: str, method: str) -> bool:
+        """An @api.model method: called without records (JSON-2 refuses `ids` for it)."""
+        return (model, method) in self._methods or method in ORM_MODEL_METHODS
+
+    def call_model(self, model: Any, method: Any, args: Any, kwargs: Any) -> Any:
         if not isinstance(model, str) or not isinstance(method, str):
             raise BadArguments("model and method must be strings")
         self.counter.add(f"{model}.{method}")
@@ -253,7 +288,7 @@ class RpcHandler:
         try:
             bound = inspect.signature(target).bind(*args, **kwargs)
         except TypeError as exc:
-            raise BadArguments(f"{model}.{method}() {exc}") from exc
+            raise BadArguments(f"{model}.{method}() {exc}", str(exc)) from exc
         return target(*bound.args, **bound.kwargs)
 
 

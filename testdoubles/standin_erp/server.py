@@ -1,9 +1,10 @@
 """The stand-in ERP server: a threaded werkzeug server around the RPC handler.
 
-Besides the JSON-RPC routes it has switches the tests need: take the "ERP"
-down (refuse connections or answer 502 like a proxy in front of a dead Odoo),
-make chosen RPC methods fail, hang or slow down, restart (sessions are lost,
-as with a restarted Odoo), and count every RPC call by method.
+Besides the JSON-RPC routes (and, as Odoo 19, the JSON-2 ones) it has switches
+the tests need: take the "ERP" down (refuse connections or answer 502 like a
+proxy in front of a dead Odoo), make chosen RPC methods fail, hang or slow
+down, restart (sessions are lost, as with a restarted Odoo), and count every
+RPC call by method.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from standin_erp.errors import OdooError
-from standin_erp.rpc import Credentials, RpcCounter, RpcHandler, lookup_route
+from standin_erp.json2 import JSON2_PATH, Json2Handler, not_found_page
+from standin_erp.rpc import (
+    Credentials,
+    RpcCounter,
+    RpcHandler,
+    lookup_route,
+    server_version_info,
+)
 from standin_erp.store import CourierStore
 
 FaultMode = Literal["502", "hang", "delay"]
@@ -52,7 +60,11 @@ class _QuietRequestHandler(WSGIRequestHandler):
 
 
 class StandinErp:
-    """A stand-in for Odoo 18 with the invoice_courier addon, on loopback.
+    """A stand-in for Odoo with the invoice_courier addon, on loopback.
+
+    `odoo_version=18` serves JSON-RPC only, as Odoo 18; `19` serves JSON-2 too
+    (`POST /json/2/<model>/<method>`, `Authorization: bearer <api_key>`), as
+    Odoo 19. The daemon user logs in with `password`, or `api_key` in its place.
 
     >>> erp = StandinErp(password="secret").start()
     >>> ids = erp.seed_dispatches(3)
@@ -68,15 +80,25 @@ class StandinErp:
         password: str = "courierd-standin",
         database: Path | None = None,
         pdf_render_seconds: float = 0.0,
+        api_key: str = "courierd-standin-api-key",
+        odoo_version: Literal[18, 19] = 18,
     ) -> None:
         self.host = host
         self.port = port
         self.db = db
         self.login = login
         self.password = password
+        self.api_key = api_key
+        self.odoo_version = odoo_version
         self.store = CourierStore(database, render_seconds=pdf_render_seconds)
         self.counter = RpcCounter()
-        self.handler = RpcHandler(self.store, Credentials(db, login, password), self.counter)
+        self.handler = RpcHandler(
+            self.store,
+            Credentials(db, login, password, api_key),
+            self.counter,
+            server_version_info(odoo_version),
+        )
+        self.json2 = Json2Handler(self.handler, api_key) if odoo_version >= 19 else None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._state_lock = threading.Condition()
@@ -225,6 +247,8 @@ class StandinErp:
             return Response(BAD_GATEWAY_PAGE, status=502, mimetype="text/html")
         if request.path == "/web/health":
             return Response(json.dumps({"status": "pass"}), mimetype="application/json")
+        if request.path == JSON2_PATH or request.path.startswith(JSON2_PATH + "/"):
+            return self._respond_json2(request)
         if request.method != "POST":
             return Response("Method Not Allowed", status=405)
         try:
@@ -238,6 +262,14 @@ class StandinErp:
         if fault is not None and not self._survive(fault):
             return Response(BAD_GATEWAY_PAGE, status=502, mimetype="text/html")
         return self._dispatch(request, body.get("id"), params)
+
+    def _respond_json2(self, request: Request) -> Response:
+        if self.json2 is None:
+            return not_found_page()  # Odoo 18 has no /json/2
+        fault = self._take_fault(request.path.removeprefix(JSON2_PATH + "/").replace("/", "."))
+        if fault is not None and not self._survive(fault):
+            return Response(BAD_GATEWAY_PAGE, status=502, mimetype="text/html")
+        return self.json2.respond(request)
 
     def _dispatch(self, request: Request, request_id: Any, params: dict[str, Any]) -> Response:
         session_id = request.cookies.get("session_id")

@@ -1,8 +1,9 @@
-"""The browser test's world around a real Odoo 18: the Mailjet sandbox and `courierd run`.
+"""The browser test's world around a real Odoo (18 or 19): the Mailjet sandbox and `courierd run`.
 
 `courier_stack_for(...)` starts the sandbox in-process with its webhook pointed
 (through a `WebhookGate`) at courierd's receiver with Basic auth, and a real
-`courierd run` subprocess as the Courier daemon user of that Odoo database.
+`courierd run` subprocess as the Courier daemon user of that Odoo database,
+over that Odoo's transport (JSON-RPC on 18, JSON-2 with the API key on 19).
 `install_language` and `create_accountant` prepare the database over RPC as admin.
 """
 
@@ -18,7 +19,9 @@ import odoorpc
 
 from mailjet_sandbox import SandboxServer
 from tests.browser.webhook_gate import WebhookGate
+from tests.support.erp_backends import ErpBackend, courierd_odoo_env
 from tests.support.processes import DaemonProcess, courierd_process, free_port
+from tools.odoo_local import groups_field
 
 API_KEY = "browser-api-key"
 API_SECRET = "browser-api-secret-" + secrets.token_hex(4)
@@ -37,18 +40,12 @@ class CourierStack:
 
 
 @contextmanager
-def courier_stack_for(
-    odoo_url: str, db: str, daemon_login: str, daemon_password: str, workdir: Path
-) -> Iterator[CourierStack]:
+def courier_stack_for(erp: ErpBackend, workdir: Path, log_name: str) -> Iterator[CourierStack]:
     """Sandbox (webhook -> gate -> courierd's receiver) and `courierd run` for one Odoo DB."""
     webhook_password = secrets.token_urlsafe(16)
     webhook_port = free_port()
     receiver_url = f"http://127.0.0.1:{webhook_port}{WEBHOOK_PATH}"
-    env = {
-        "COURIER_ODOO_URL": odoo_url,
-        "COURIER_ODOO_DB": db,
-        "COURIER_ODOO_LOGIN": daemon_login,
-        "COURIER_ODOO_PASSWORD": daemon_password,
+    env = courierd_odoo_env(erp) | {
         "COURIER_MAILJET_API_KEY": API_KEY,
         "COURIER_MAILJET_API_SECRET": API_SECRET,
         "COURIER_HTTP_PORT": str(free_port()),
@@ -74,8 +71,8 @@ def courier_stack_for(
         ) as sandbox,
     ):
         env["COURIER_MAILJET_API_URL"] = sandbox.url
-        with courierd_process(env, "browser-courierd.log", timeout=60) as courierd:
-            yield CourierStack(odoo_url, db, sandbox, gate, courierd, receiver_url)
+        with courierd_process(env, log_name, timeout=60) as courierd:
+            yield CourierStack(erp.url, erp.db, sandbox, gate, courierd, receiver_url)
 
 
 # ------------------------------------------------------------ Odoo setup
@@ -115,7 +112,7 @@ def create_accountant(odoo: odoorpc.ODOO, lang: str) -> tuple[str, str]:
             "password": password,
             "lang": lang,
             "tz": "UTC",
-            "groups_id": [(4, xmlid_res_id(odoo, "account.group_account_invoice"))],
+            groups_field(odoo): [(4, xmlid_res_id(odoo, "account.group_account_invoice"))],
         },
     )
     return login, password

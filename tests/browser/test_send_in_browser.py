@@ -1,4 +1,4 @@
-"""An accountant sends an invoice from Odoo 18 in headless Chromium, and sees it tracked.
+"""An accountant sends an invoice from Odoo (18, 19) in headless Chromium, and sees it tracked.
 
 Against real Odoo with invoice_courier, the Mailjet sandbox and `courierd run`
 (tests/browser/stack.py): log in, open the demo invoice (tools/demo.py's
@@ -8,8 +8,9 @@ Transmitted, then (once the sandbox's events may pass the gate to courierd's
 receiver) Delivered; the web-document link of the .eml in the sandbox outbox,
 opened by a logged-out visitor, turns the invoice Viewed; a click on a status
 line shows the subject and body that were sent. Once in English, once as a
-French-speaking user (labels in French). Screenshots of every step:
-test-artifacts/browser/<lang>/NN-step.png.
+French-speaking user (labels in French). On every Odoo version found (courierd
+speaking JSON-RPC to 18, JSON-2 to 19). Screenshots of every step:
+test-artifacts/browser/<odoo version>/<lang>/NN-step.png.
 """
 
 from __future__ import annotations
@@ -87,26 +88,27 @@ def chromium_available() -> None:
 
 @pytest.fixture(scope="module")
 def courier_stack(
-    chromium_available: None, odoo_server: OdooServer, tmp_path_factory: pytest.TempPathFactory
+    chromium_available: None,
+    odoo_server: OdooServer,
+    odoo_version: str,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[CourierStack]:
     """Requests Chromium first (see chromium_available)."""
+    # courierd speaks JSON-2 where the Odoo has it (its daemon user got an API key).
+    backend = OdooBackend(odoo_server, "json2" if odoo_server.daemon_api_key else "jsonrpc")
     # Queued dispatches earlier tests left are not this test's to send.
-    OdooBackend(odoo_server).reset()
-    with courier_stack_for(
-        odoo_server.url,
-        odoo_server.db,
-        odoo_server.daemon_login,
-        odoo_server.daemon_password,
-        tmp_path_factory.mktemp("browser"),
-    ) as stack:
+    backend.reset()
+    workdir = tmp_path_factory.mktemp(f"browser-{odoo_version}")
+    with courier_stack_for(backend, workdir, f"browser-courierd-{odoo_version}.log") as stack:
         yield stack
 
 
 @pytest.mark.parametrize("lang", list(LABELS))
 def test_send_track_and_view_an_invoice_in_the_browser(
-    lang: str, courier_stack: CourierStack
+    lang: str, odoo_version: str, courier_stack: CourierStack
 ) -> None:
-    run_scenario(courier_stack, lang, Screenshots(ARTIFACTS / "browser" / lang))
+    shots = Screenshots(ARTIFACTS / "browser" / odoo_version / lang)
+    run_scenario(courier_stack, lang, shots)
 
 
 def run_scenario(stack: CourierStack, lang: str, shots: Screenshots) -> None:

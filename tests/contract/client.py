@@ -1,4 +1,9 @@
-"""Calls and reports of the RPC contract, made as courierd makes them (odoorpc, daemon user)."""
+"""Calls and reports of the RPC contract, made as courierd makes them (daemon user).
+
+Over the backend's transport: JSON-RPC through odoorpc (the values in order, as
+courierd's ErpClient passes them), or JSON-2 through courierd's own
+`Json2Connection` (the same values by name: the names are the contract's).
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,90 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import odoorpc
+from pydantic import SecretStr
+
+from courierd.odoo.json2 import Json2Connection, Json2Error
 from tests.support.erp_backends import ErpBackend, connect
 
 
+class ContractRefused(Exception):
+    """Odoo answered a call (or the login) with an error; `name` is its exception's.
+
+    `status` is the HTTP status over JSON-2, None over JSON-RPC (always 200 there).
+    """
+
+    def __init__(self, name: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+        self.message = message
+        self.status = status
+
+
 class Contract:
-    """The contract calls over one odoorpc connection (as courierd's ErpClient)."""
+    """The contract calls as the Courier daemon user, over the backend's transport."""
 
     def __init__(self, backend: ErpBackend) -> None:
         self.backend = backend
-        self.odoo = connect(backend)
+        self.transport = backend.transport
+        self.odoo: odoorpc.ODOO | None = None
+        self._json2: Json2Connection | None = None
+        if self.transport == "json2":
+            key = SecretStr(backend.api_key or "")
+            self._json2 = Json2Connection(backend.url, backend.db, key, timeout=300)
+        else:
+            try:
+                self.odoo = connect(backend)
+            except odoorpc.error.RPCError as exc:
+                raise _refused(exc) from exc
 
-    def call(self, model: str, method: str, *args: Any) -> Any:
-        return self.odoo.execute_kw(model, method, list(args))
+    def close(self) -> None:
+        if self.odoo is not None:
+            self.odoo.logout()
+
+    def call(self, model: str, method: str, *args: Any, **named: Any) -> Any:
+        """`method` with `named` arguments, as courierd calls it.
+
+        Positional `args` (JSON-RPC only) reach Odoo as they are: for calls
+        outside the contract, or malformed on purpose.
+        """
+        try:
+            if self._json2 is not None:
+                if args:
+                    raise TypeError("JSON-2 takes named arguments only")
+                return self._json2.call(model, method, named)
+            assert self.odoo is not None
+            return self.odoo.execute_kw(model, method, [*args, *named.values()])
+        except odoorpc.error.RPCError as exc:
+            raise _refused(exc) from exc
+        except Json2Error as exc:
+            raise ContractRefused(exc.name, exc.message, exc.status) from exc
 
     def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[dict[str, Any]]:
-        return self.call("courier.dispatch", "courier_claim", worker_id, limit, lease_seconds)
+        return self.call(
+            "courier.dispatch",
+            "courier_claim",
+            worker_id=worker_id,
+            limit=limit,
+            lease_seconds=lease_seconds,
+        )
 
     def render_pdf(self, dispatch_id: int) -> dict[str, Any]:
-        return self.call("courier.dispatch", "courier_render_pdf", dispatch_id)
+        return self.call("courier.dispatch", "courier_render_pdf", dispatch_id=dispatch_id)
 
     def render_pdfs(self, dispatch_ids: list[int]) -> dict[str, dict[str, Any]]:
-        return self.call("courier.dispatch", "courier_render_pdfs", dispatch_ids)
+        return self.call("courier.dispatch", "courier_render_pdfs", dispatch_ids=dispatch_ids)
 
     def report(self, results: list[dict[str, Any]]) -> dict[str, int]:
-        return self.call("courier.dispatch", "courier_report", results)
+        return self.call("courier.dispatch", "courier_report", results=results)
 
     def ingest(self, events: list[dict[str, Any]]) -> dict[str, int]:
-        return self.call("courier.event", "courier_ingest", events)
+        return self.call("courier.event", "courier_ingest", events=events)
 
     def open_tracking(self, limit: int, max_age_days: int) -> list[dict[str, Any]]:
-        return self.call("courier.recipient", "courier_open_tracking", limit, max_age_days)
+        return self.call(
+            "courier.recipient", "courier_open_tracking", limit=limit, max_age_days=max_age_days
+        )
 
     def claim_ours(
         self, ours: list[int], worker_id: str = "worker-a", lease_seconds: int = 300
@@ -60,6 +119,12 @@ class Contract:
                 )
             if {d["id"] for d in mine} >= wanted:
                 return mine
+
+
+def _refused(exc: odoorpc.error.RPCError) -> ContractRefused:
+    info = exc.info if isinstance(exc.info, dict) else {}
+    data = info.get("data") if isinstance(info.get("data"), dict) else {}
+    return ContractRefused(str(data.get("name", "")), str(data.get("message", exc)))
 
 
 def iso(moment: datetime) -> str:

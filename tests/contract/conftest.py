@@ -14,4 +14,4 @@ from tests.support.erp_backends import ErpBackend
 def contract(erp_backend: ErpBackend) -> Iterator[Contract]:
     client = Contract(erp_backend)
     yield client
-    client.odoo.logout()
+    client.close()

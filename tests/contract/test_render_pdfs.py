@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import base64
 
-import odoorpc
 import pytest
 
-from tests.contract.client import Contract
+from tests.contract.client import Contract, ContractRefused
 from tests.support.erp_backends import ErpBackend
 
 
@@ -36,5 +35,5 @@ def test_render_pdfs_returns_each_dispatch_its_own_pdf(
 
 
 def test_render_pdfs_refuses_a_non_list(erp_backend: ErpBackend, contract: Contract) -> None:
-    with pytest.raises(odoorpc.error.RPCError):
-        contract.call("courier.dispatch", "courier_render_pdfs", 7)
+    with pytest.raises(ContractRefused):
+        contract.call("courier.dispatch", "courier_render_pdfs", dispatch_ids=7)

@@ -15,11 +15,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import odoorpc
 import pytest
 
 from standin_erp import StandinErp
-from tests.contract.client import Contract
+from tests.contract.client import Contract, ContractRefused
 from tests.support.erp_backends import StandinBackend
 from tests.support.processes import DaemonProcess, free_port, launch, run_courierd
 
@@ -97,13 +96,13 @@ def test_errors_are_shaped_like_odoos(standin_erp: StandinErp) -> None:
 
 def test_unknown_model_and_bad_arguments(standin_backend: StandinBackend) -> None:
     contract = Contract(standin_backend)
-    with pytest.raises(odoorpc.error.RPCError) as unknown:
+    with pytest.raises(ContractRefused) as unknown:
         contract.call("no.such.model", "search", [])
-    with pytest.raises(odoorpc.error.RPCError) as missing:
+    with pytest.raises(ContractRefused) as missing:
         contract.call("courier.dispatch", "courier_claim", "w")
 
-    assert unknown.value.info["data"]["name"] == "odoo.exceptions.UserError"
-    assert missing.value.info["data"]["name"] == "builtins.TypeError"
+    assert unknown.value.name == "odoo.exceptions.UserError"
+    assert missing.value.name == "builtins.TypeError"
 
 
 def test_down_refuses_or_answers_502_then_comes_back(standin_backend: StandinBackend) -> None:
@@ -205,7 +204,7 @@ def test_two_processes_sharing_a_database_file_never_claim_the_same(tmp_path: Pa
 
 
 class _RemoteStandin:
-    db, login, password = "courier", "courierd", "pw"
+    db, login, password, api_key, transport = "courier", "courierd", "pw", None, "jsonrpc"
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -236,3 +235,33 @@ def test_seeded_pdf_is_the_claimed_attachment(standin_backend: StandinBackend) -
     assert [a["base64"] for a in claimed[stored]["attachments"]] == [pdf]
     assert claimed[pending]["pdf_pending"] is True
     assert claimed[pending]["attachments"] == []
+
+
+def test_as_odoo_19_it_serves_json2_and_as_odoo_18_it_does_not() -> None:
+    with StandinErp(password="pw", odoo_version=19) as odoo19, StandinErp(password="pw") as odoo18:
+        answer, _ = _post(odoo19.url + "/web/webclient/version_info", {})
+        assert answer["result"]["server_version_info"][:2] == [19, 0]
+        probe = urllib.request.Request(
+            odoo18.url + "/json/2", headers={"X-Odoo-Database": "courier"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as on_18:
+            urllib.request.urlopen(probe, timeout=10)
+        assert on_18.value.code == 404
+        assert on_18.value.headers["Content-Type"].startswith("text/html")
+        # Odoo takes an API key in place of the password over JSON-RPC too.
+        keyed = StandinBackend(odoo19)
+        keyed.password = odoo19.api_key
+        assert Contract(keyed).claim("w", 1, 60) == []
+
+
+def test_json2_calls_meet_the_faults_and_are_counted() -> None:
+    with StandinErp(password="pw", odoo_version=19) as erp:
+        backend = StandinBackend(erp, "json2")
+        erp.seed_dispatches(1)
+        erp.add_fault("courier_claim", "502", times=1)
+        contract = Contract(backend)
+        with pytest.raises(ContractRefused) as failed:
+            contract.claim("w", 5, 60)
+        assert failed.value.status == 502
+        assert len(contract.claim("w", 5, 60)) == 1
+        assert erp.rpc_calls()["courier.dispatch.courier_claim"] == 1  # the 502 never ran it

@@ -1,4 +1,10 @@
-"""End to end: stand-in ERP + Mailjet sandbox + a real `courierd run` subprocess."""
+"""End to end: stand-in ERP + Mailjet sandbox + a real `courierd run` subprocess.
+
+Every test here that uses the stand-in runs twice (`standin`): against the
+stand-in as Odoo 18, courierd speaking JSON-RPC, and as Odoo 19, courierd
+speaking JSON-2 with the API key. The tests written for `erp_backend` run on
+every backend (tests/conftest.py), real Odoos included.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +18,12 @@ import pytest
 from mailjet_sandbox import SandboxServer
 from mailjet_sandbox.faults import Fault
 from standin_erp import StandinErp
+from tests.support.erp_backends import (
+    STANDIN_BACKENDS,
+    TRANSPORTS,
+    StandinBackend,
+    courierd_odoo_env,
+)
 from tests.support.processes import free_port, http_get
 
 API_KEY = "e2e-api-key"
@@ -53,15 +65,33 @@ class _ErpLogin(Protocol):
     db: str
     login: str
     password: str
+    api_key: str | None
+    transport: str
+
+
+@pytest.fixture(params=STANDIN_BACKENDS)
+def standin(request: pytest.FixtureRequest) -> str:
+    """Which stand-in (tests/support/erp_backends.py STANDIN_BACKENDS) this run uses."""
+    return str(request.param)
+
+
+@pytest.fixture
+def standin_erp(standin: str) -> Iterator[StandinErp]:
+    """A fresh stand-in ERP per test, as Odoo 18 or as Odoo 19 (`standin`)."""
+    with StandinErp(
+        password="courierd-test-password", odoo_version=STANDIN_BACKENDS[standin]
+    ) as erp:
+        yield erp
+
+
+@pytest.fixture
+def standin_backend(standin_erp: StandinErp, standin: str) -> StandinBackend:
+    return StandinBackend(standin_erp, TRANSPORTS[standin])
 
 
 def daemon_env(erp: _ErpLogin, mailjet_url: str, state_dir: Path, worker_id: str) -> dict[str, str]:
     """`courierd run`'s environment against an ERP and the sandbox, with quick turns."""
-    return {
-        "COURIER_ODOO_URL": erp.url,
-        "COURIER_ODOO_DB": erp.db,
-        "COURIER_ODOO_LOGIN": erp.login,
-        "COURIER_ODOO_PASSWORD": erp.password,
+    return courierd_odoo_env(erp) | {
         "COURIER_MAILJET_API_KEY": API_KEY,
         "COURIER_MAILJET_API_SECRET": API_SECRET,
         "COURIER_MAILJET_API_URL": mailjet_url,
@@ -74,9 +104,11 @@ def daemon_env(erp: _ErpLogin, mailjet_url: str, state_dir: Path, worker_id: str
 
 
 @pytest.fixture
-def courier_env(standin_erp: StandinErp, mailjet: Mailjet, tmp_path: Path) -> dict[str, str]:
+def courier_env(
+    standin_backend: StandinBackend, mailjet: Mailjet, tmp_path: Path
+) -> dict[str, str]:
     """The daemon's environment: our ERP and sandbox, quick turns and short retries."""
-    return daemon_env(standin_erp, mailjet.url, tmp_path / "state", "e2e-worker") | {
+    return daemon_env(standin_backend, mailjet.url, tmp_path / "state", "e2e-worker") | {
         "COURIER_BATCH_SIZE": "50",
         "COURIER_LEASE_SECONDS": "30",
         "COURIER_RETRY_BASE_SECONDS": "1",

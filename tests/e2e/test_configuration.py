@@ -38,7 +38,8 @@ def test_good_configuration_is_printed_with_secrets_masked(courier_env: dict[str
     result = run_courierd(["check-config"], courier_env)
 
     assert result.returncode == 0, result.stderr
-    assert courier_env["COURIER_ODOO_PASSWORD"] not in result.stdout
+    odoo_secret = courier_env.get("COURIER_ODOO_PASSWORD") or courier_env["COURIER_ODOO_API_KEY"]
+    assert odoo_secret not in result.stdout
     assert courier_env["COURIER_MAILJET_API_SECRET"] not in result.stdout
     assert "COURIER_ODOO_URL" in result.stdout
 

@@ -19,13 +19,12 @@ from pydantic import SecretStr
 from courierd.mailjet.client import MailjetClient
 from courierd.mailjet.event_mapping import EventMapping, ScannerGuardSettings
 from courierd.mailjet.provider import MailjetHistory
-from courierd.odoo.client import ErpClient
 from courierd.ops.metrics import Metrics
 from courierd.storage.event_spool import EventSpool
 from courierd.workers.event_forwarder import EventForwarder
 from courierd.workers.poller import Poller
 from tests.e2e.conftest import API_KEY, API_SECRET, Mailjet, daemon_env
-from tests.support.erp_backends import ErpBackend
+from tests.support.erp_backends import ErpBackend, erp_client
 from tests.support.processes import courierd_process, wait_until
 from tests.support.sandbox_mail import open_pixel, read_email, tracked_links
 
@@ -54,12 +53,7 @@ def send_env(erp_backend: ErpBackend, mailjet: Mailjet, tmp_path: Path) -> dict[
 
 @pytest.fixture
 def poll_path(erp_backend: ErpBackend, mailjet: Mailjet, tmp_path: Path) -> Iterator[PollPath]:
-    erp = ErpClient(
-        url=erp_backend.url,
-        db=erp_backend.db,
-        login=erp_backend.login,
-        password=SecretStr(erp_backend.password),
-    )
+    erp = erp_client(erp_backend)
     api = MailjetClient(
         api_key=SecretStr(API_KEY), api_secret=SecretStr(API_SECRET), api_url=mailjet.url
     )

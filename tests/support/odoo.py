@@ -6,7 +6,7 @@ on first use, by `OdooStacks`:
 
 - `odoo_version` (session, parametrized over `ODOO_TEST_VERSIONS` of
   tests/support/erp_backends.py): every test using the fixtures below runs once
-  per Odoo version, its id ending in `[odoo18]` (and later `[odoo19]`).
+  per Odoo version, its id ending in `[odoo18]` or `[odoo19]`.
 - `odoo_env`: the Odoo found and checked by tools/odoo_local.detect_odoo.
 - `odoo_install`: creates ONE database `courier_test_<random>` and installs
   invoice_courier into it with `--test-enable --test-tags /invoice_courier`,
@@ -14,9 +14,11 @@ on first use, by `OdooStacks`:
   test-artifacts/; the result (`OdooInstall`) carries Odoo's test summary. The
   database is dropped at the end of the session.
 - `odoo_server`: `odoo-bin` serving that database on a free loopback port
-  (threaded, no cron), with the Courier daemon user and a customer.
+  (threaded, no cron), with the Courier daemon user (and from Odoo 19 its API
+  key, for JSON-2) and a customer.
 - `odoo_backend` (per test): the `ErpBackend` of tests/support/erp_backends.py
-  over that server; it first removes the dispatches earlier tests left.
+  over that server (over the first transport of that version's backends); it
+  first removes the dispatches earlier tests left.
   `erp_backend` (tests/conftest.py) gets the same through `OdooStacks.backend`.
 
 Finding Odoo, installing, serving and the database setup live in
@@ -48,7 +50,7 @@ from typing import IO, Any, TypeVar
 import odoorpc
 import pytest
 
-from tests.support.erp_backends import ODOO_BACKENDS, ODOO_TEST_VERSIONS
+from tests.support.erp_backends import ODOO_BACKENDS, ODOO_TEST_VERSIONS, TRANSPORTS
 from tests.support.processes import ROOT, artifact_path, free_port
 from tests.support.processes import http_get as http_get  # re-exported: benchmarks use them
 from tests.support.processes import wait_until as wait_until
@@ -217,6 +219,7 @@ class OdooServer:
     log_path: Path
     daemon_login: str = DAEMON_LOGIN
     daemon_password: str = DAEMON_PASSWORD
+    daemon_api_key: str | None = None  # made from Odoo 19 on, for JSON-2
     customer_id: int = 0
 
     @property
@@ -228,11 +231,14 @@ class OdooServer:
 
 
 def _prepare_database(server: OdooServer) -> None:
-    """What a test database needs besides the install: URLs, sender, daemon user, customer."""
+    """What a test database needs besides the install: URLs, sender, daemon user (and its
+    API key where JSON-2 is served), customer."""
     odoo = server.admin()
     odoo_local.point_urls_at(odoo, server.url)
     odoo_local.configure_sender(odoo, SENDER, "Courier Test")
-    odoo_local.create_daemon_user(odoo, server.daemon_login, server.daemon_password)
+    daemon_uid = odoo_local.create_daemon_user(odoo, server.daemon_login, server.daemon_password)
+    if server.install.env.version.major >= 19:
+        server.daemon_api_key = odoo_local.create_daemon_api_key(odoo, daemon_uid)
     server.customer_id = odoo.execute(
         "res.partner",
         "create",
@@ -265,12 +271,14 @@ def start_server(install: OdooInstall) -> tuple[OdooServer, IO[bytes]]:
 class OdooBackend:
     """`ErpBackend` over the real addon; seeds and inspects as admin through odoorpc."""
 
-    def __init__(self, server: OdooServer) -> None:
+    def __init__(self, server: OdooServer, transport: str = "jsonrpc") -> None:
         self.server = server
         self.url = server.url
         self.db = server.db
         self.login = server.daemon_login
         self.password = server.daemon_password
+        self.api_key = server.daemon_api_key
+        self.transport = transport
         self.admin = server.admin()
 
     def _call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -492,7 +500,7 @@ class OdooStacks:
 
     def backend(self, backend_key: str) -> OdooBackend:
         """A fresh view of `backend_key`'s server (earlier tests' dispatches removed)."""
-        backend = OdooBackend(self.server(ODOO_BACKENDS[backend_key]))
+        backend = OdooBackend(self.server(ODOO_BACKENDS[backend_key]), TRANSPORTS[backend_key])
         backend.reset()
         return backend
 

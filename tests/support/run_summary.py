@@ -6,8 +6,8 @@ part (the folder under tests/) and per variant of it (the ERP backend of
 how many tests ran and how many skipped, and why:
 
     addon tests, odoo18: ran 4, skipped 0; Odoo ran 75 of the addon's tests, 0 failed, ...
-    contract tests, standin: ran 40, skipped 0
-    contract tests, odoo18: ran 0, skipped 36 (no Odoo 18 at /opt/odoo18 (...))
+    contract tests, standin-jsonrpc: ran 40, skipped 0
+    contract tests, odoo19-json2: ran 0, skipped 36 (no Odoo 19 at /opt/odoo19 (...))
     browser test, odoo18-en_US: ran 0, skipped 1 (chromium/chromedriver not found: ...)
 
 Variants come from the test ids' parameters, so a new backend or Odoo version
@@ -39,7 +39,8 @@ PART_NAMES = {
     "browser": "browser test",
 }
 PART_ORDER = tuple(PART_NAMES)  # these first, then the other folders by name
-SPLIT_PARAMS = ("erp_backend", "odoo_version", "lang")
+# "standin": the stand-in (as Odoo 18 or 19) of the e2e tests that are not per backend.
+SPLIT_PARAMS = ("erp_backend", "standin", "odoo_version", "lang")
 DEFAULT_VARIANT = {"contract": STANDIN, "e2e": STANDIN}  # their unparametrized tests
 REASON_LENGTH = 400
 

@@ -22,7 +22,7 @@ import yaml
 from courierd.config import ENV_PREFIX, Settings
 from tests.support.odoo import OdooServer
 from tests.support.processes import ROOT
-from tools.odoo_local import DAEMON_GROUP, MODULE, rpc_login
+from tools.odoo_local import DAEMON_GROUP, MODULE, groups_field, rpc_login
 
 DOCKER = ROOT / "docker"
 COMPOSE_FILE = DOCKER / "compose.yaml"
@@ -214,14 +214,15 @@ def test_setup_creates_the_daemon_user_and_is_idempotent(odoo_server: OdooServer
 
     daemon = rpc_login(odoo_server.url, odoo_server.db, login, password)
     admin = odoo_server.admin()
-    [user] = admin.execute("res.users", "search_read", [("login", "=", login)], ["groups_id"])
+    groups = groups_field(admin)
+    [user] = admin.execute("res.users", "search_read", [("login", "=", login)], [groups])
     [group] = admin.execute(
         "ir.model.data",
         "search_read",
         [("module", "=", MODULE), ("name", "=", DAEMON_GROUP)],
         ["res_id"],
     )
-    assert group["res_id"] in user["groups_id"]
+    assert group["res_id"] in user[groups]
     # The contract's user reads no invoice directly.
     with pytest.raises(odoorpc.error.RPCError):
         daemon.execute("account.move", "search", [])
