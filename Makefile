@@ -14,7 +14,8 @@ $(BIN)/courierd: pyproject.toml
 test: $(BIN)/courierd
 	scripts/test.sh
 
-# Odoo 18 (at $$ODOO_HOME or /opt/odoo18) + Mailjet sandbox + courierd; Ctrl-C stops all.
+# Odoo 18 or 19 (at $$ODOO_HOME, else /opt/odoo18, else /opt/odoo19) + Mailjet sandbox + courierd;
+# Ctrl-C stops all.
 # Options: make demo DEMO_ARGS="--port 8070 --keep-db"
 demo: $(BIN)/courierd
 	@$(BIN)/python -m tools.demo $(DEMO_ARGS)

@@ -1,5 +1,8 @@
-"""`make demo`: a real Odoo 18 with invoice_courier, the Mailjet sandbox and courierd.
+"""`make demo`: a real Odoo (18 or 19) with invoice_courier, the Mailjet sandbox and courierd.
 
+Uses the Odoo at $ODOO_HOME, else the first of /opt/odoo18, $ODOO19_HOME or
+/opt/odoo19, whichever version it is, and says which it found. courierd speaks
+JSON-RPC to Odoo 18, and JSON-2 with the daemon user's API key to Odoo 19.
 Creates a fresh database `courier_demo_<time>` (generic chart of accounts, no
 Odoo demo data) holding a sender company, a customer with three contacts (one
 whose address bounces in the sandbox) and a posted invoice; starts odoo-bin,
@@ -35,7 +38,7 @@ from typing import IO, Any
 import odoorpc
 
 from tools import odoo_local
-from tools.odoo_local import ROOT, OdooEnv
+from tools.odoo_local import ODOO_VERSIONS, ROOT, OdooEnv
 
 DEMO_DIR = ROOT / "var" / "demo"
 OUTBOX = DEMO_DIR / "outbox"
@@ -88,6 +91,7 @@ class DemoSetup:
     daemon_password: str
     invoice_id: int
     invoice_name: str
+    daemon_api_key: str | None = None  # Odoo 19 and later: courierd speaks JSON-2 with it
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,23 @@ class Wiring:
         }
         return args, env
 
-    def courierd_env(self, odoo_url: str, db: str, daemon_password: str) -> dict[str, str]:
-        """`courierd run`'s COURIER_* environment: this Odoo, the sandbox, the receiver."""
-        return {
+    def courierd_env(
+        self, odoo_url: str, db: str, daemon_password: str, daemon_api_key: str | None = None
+    ) -> dict[str, str]:
+        """`courierd run`'s COURIER_* environment: this Odoo, the sandbox, the receiver.
+
+        With an API key (Odoo 19) courierd gets the key alone: COURIER_ODOO_TRANSPORT's
+        default, auto, then picks JSON-2, which needs no password.
+        """
+        odoo_secret = (
+            {"COURIER_ODOO_API_KEY": daemon_api_key}
+            if daemon_api_key
+            else {"COURIER_ODOO_PASSWORD": daemon_password}
+        )
+        return odoo_secret | {
             "COURIER_ODOO_URL": odoo_url,
             "COURIER_ODOO_DB": db,
             "COURIER_ODOO_LOGIN": DAEMON_LOGIN,
-            "COURIER_ODOO_PASSWORD": daemon_password,
             "COURIER_MAILJET_API_KEY": MAILJET_KEY,
             "COURIER_MAILJET_API_SECRET": self.mailjet_secret,
             "COURIER_MAILJET_API_URL": self.sandbox_url,
@@ -218,13 +232,18 @@ class Demo:
         odoo_local.point_urls_at(odoo, self.url)
         odoo_local.configure_sender(odoo, SENDER, SENDER_NAME, {"name": "Courier Demo Ltd"})
         daemon_password = secrets.token_urlsafe(16)
-        odoo_local.create_daemon_user(odoo, DAEMON_LOGIN, daemon_password)
+        daemon_uid = odoo_local.create_daemon_user(odoo, DAEMON_LOGIN, daemon_password)
+        api_key = None
+        if self.env.version.major >= 19:
+            api_key = odoo_local.create_daemon_api_key(odoo, daemon_uid)
         invoice = post_invoice(odoo, create_customer(odoo))
         # Last: a new password ends this session.
         admin_password = "demo-" + secrets.token_hex(4)
         odoo.execute("res.users", "write", [odoo.env.uid], {"password": admin_password})
         odoo_local.rpc_login(self.url, self.db, ADMIN_LOGIN, admin_password)
-        return DemoSetup(self.url, admin_password, daemon_password, invoice.id, invoice.name)
+        return DemoSetup(
+            self.url, admin_password, daemon_password, invoice.id, invoice.name, api_key
+        )
 
     def start_sandbox(self, wiring: Wiring) -> None:
         """Events go to courierd's receiver; the sandbox retries them until it answers."""
@@ -233,7 +252,7 @@ class Demo:
         self.wait_http("sandbox", wiring.sandbox_url + "_sandbox/health")
 
     def start_courierd(self, setup: DemoSetup, wiring: Wiring) -> None:
-        env = wiring.courierd_env(self.url, self.db, setup.daemon_password)
+        env = wiring.courierd_env(self.url, self.db, setup.daemon_password, setup.daemon_api_key)
         self.spawn("courierd", lambda log: courierd(["run"], env, log))
         self.wait_http("courierd", wiring.courierd_url + "/healthz")
 
@@ -370,9 +389,18 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def transport_of(env: OdooEnv) -> str:
+    """How courierd speaks to that Odoo in the demo, in words."""
+    if env.version.major >= 19:
+        return "JSON-2, with the Courier daemon user's API key"
+    return "JSON-RPC, with the Courier daemon user's password"
+
+
 def print_ready(demo: Demo, setup: DemoSetup, wiring: Wiring) -> None:
     say()
     say("Invoice Courier demo is ready.")
+    say(f"  Odoo      {demo.env.version.label} at {demo.env.home}")
+    say(f"            courierd speaks {transport_of(demo.env)} (see its log)")
     say(f"  Open      {setup.url}/web/login")
     say(f"  Log in    {ADMIN_LOGIN} / {setup.admin_password}")
     say(f"  Invoice   {setup.url}/odoo/customer-invoices/{setup.invoice_id}")
@@ -402,8 +430,8 @@ def print_ready(demo: Demo, setup: DemoSetup, wiring: Wiring) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="make demo",
-        description="Odoo 18 with invoice_courier, the Mailjet sandbox and courierd, "
-        "ready to click through.",
+        description="Odoo (18 or 19: $ODOO_HOME, else /opt/odoo18, else /opt/odoo19) with "
+        "invoice_courier, the Mailjet sandbox and courierd, ready to click through.",
     )
     parser.add_argument(
         "--port", type=int, help="Odoo's HTTP port (default 8069, or a free one if taken)"
@@ -416,21 +444,32 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def odoo_homes() -> list[Path]:
+    """Where the demo looks for Odoo: $ODOO_HOME alone when set, else each version's home."""
+    if os.environ.get("ODOO_HOME"):
+        return [Path(os.environ["ODOO_HOME"])]
+    return [version.home() for version in ODOO_VERSIONS.values()]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if odoo_local.missing_odoo():
+    homes = [home for home in odoo_homes() if (home / "src" / "odoo-bin").is_file()]
+    if not homes:
+        looked = ", ".join(str(home) for home in odoo_homes())
         print(
-            "make demo needs an Odoo 18 at $ODOO_HOME or /opt/odoo18 (see docs/odoo-setup.md); "
-            f"there is none at {odoo_local.odoo_home()} (src/odoo-bin, venv/bin/python); "
-            "or run the whole stack in containers: docker/README.md",
+            "make demo needs an Odoo 18 or 19 at $ODOO_HOME, else /opt/odoo18 or /opt/odoo19 "
+            f"(see docs/odoo-setup.md); there is none at {looked} (src/odoo-bin, "
+            "venv/bin/python); or run the whole stack in containers: docker/README.md",
             file=sys.stderr,
         )
         return 1
     subprocess.run([str(ROOT / "scripts" / "start-postgres.sh")], check=False)
-    found = odoo_local.find_odoo()
-    if isinstance(found, str):
-        print(f"make demo: {found}", file=sys.stderr)
+    try:
+        found = odoo_local.detect_odoo_at(homes[0])
+    except odoo_local.OdooUnavailable as exc:
+        print(f"make demo: {exc}", file=sys.stderr)
         return 1
+    say(f"Found {found.version.label} at {found.home}: courierd will speak {transport_of(found)}.")
     if args.port is not None and not odoo_local.port_is_free(args.port):
         print(f"make demo: port {args.port} is taken; choose another with --port", file=sys.stderr)
         return 1

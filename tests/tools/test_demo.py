@@ -49,7 +49,7 @@ def test_without_odoo_it_says_what_it_needs_in_one_line(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
-    assert "needs an Odoo 18 at $ODOO_HOME or /opt/odoo18" in line
+    assert "needs an Odoo 18 or 19 at $ODOO_HOME, else /opt/odoo18 or /opt/odoo19" in line
     assert "docs/odoo-setup.md" in line
     assert "docker/README.md" in line  # the route that brings an Odoo along
     assert str(tmp_path / "no-odoo-here") in line
@@ -102,3 +102,19 @@ def test_ready_message_names_the_receiver_but_no_secret(
     assert f"Webhook   {WIRING.receiver_url}" in out
     for secret in (WIRING.webhook_password, WIRING.mailjet_secret, setup.daemon_password):
         assert secret not in out
+    assert "Odoo 18 at " in out and "JSON-RPC" in out
+
+
+def test_with_odoo_19_courierd_gets_the_api_key_and_no_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = WIRING.courierd_env("http://127.0.0.1:8069", "courier_demo_x", "pw", "odoo-19-key")
+    assert "COURIER_ODOO_PASSWORD" not in env
+    for key in [k for k in os.environ if k.startswith("COURIER_")]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings, _origins = load_settings(None)
+    assert settings.odoo_transport == "auto"  # JSON-2 once courierd sees Odoo 19 serve it
+    assert settings.odoo_api_key is not None
+    assert settings.odoo_api_key.get_secret_value() == "odoo-19-key"
