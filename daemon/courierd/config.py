@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     pdf_batch_size: int = Field(5, ge=1, le=50)
     retry_base_seconds: int = Field(30, ge=1)
     retry_max_seconds: int = Field(3600, ge=1)
+    # The retry bound (domain/retry_bound.py): then a dispatch fails, for its sender to act.
+    max_attempts: int = Field(10, ge=1, le=1000)
+    max_age_hours: float = Field(24.0, gt=0, le=24 * 365)
     http_host: str = "127.0.0.1"
     http_port: int = Field(8790, ge=1, le=65535)
     health_max_age_seconds: float = Field(120.0, gt=0)

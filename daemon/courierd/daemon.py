@@ -17,6 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack, closing
+from datetime import timedelta
 from types import FrameType
 from typing import TypeVar
 
@@ -24,6 +25,7 @@ from courierd import __version__
 from courierd.config import Settings
 from courierd.domain.backoff import RetryPolicy
 from courierd.domain.errors import CannotStart, MappingError
+from courierd.domain.retry_bound import RetryBound
 from courierd.mailjet.client import MailjetClient
 from courierd.mailjet.event_mapping import EventMapping, load_event_mapping
 from courierd.mailjet.message_mapping import load_message_mapping, make_message_builder
@@ -177,6 +179,7 @@ def _start(
             lease_seconds=settings.lease_seconds,
             idle_seconds=settings.idle_seconds,
             retry_policy=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
+            retry_bound=RetryBound(settings.max_attempts, timedelta(hours=settings.max_age_hours)),
         ),
         erp=erp,
         mail=MailjetSender(mailjet, build),

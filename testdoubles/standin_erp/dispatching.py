@@ -10,7 +10,9 @@ from standin_erp.tracking import note, refresh_invoice_state, store_event
 from standin_erp.values import format_time, parse_time, pdf_filename, utc_now
 
 DEFAULT_RETRY_AFTER = 60
-FINAL_STATES = ("transmitted", "failed", "cancelled")
+FINAL_STATES = ("transmitted", "test_sent", "failed", "cancelled")
+# The code courierd reports when it stops retrying a send (the addon's GAVE_UP_CODE).
+GAVE_UP_CODE = "gave-up"
 
 # The addon's bound (a PostgreSQL integer): larger ids cannot exist.
 MAX_RECORD_ID = 2**31 - 1
@@ -58,6 +60,9 @@ def claim_payload(
         "web_url": d["web_url"],
         "track_opens": bool(d["track_opens"]),
         "track_clicks": bool(d["track_clicks"]),
+        "queued_at": d["queued_at"],
+        "last_error": d["last_error"] or False,
+        "error_code": d["error_code"] or False,
         "invoice": {
             "name": d["invoice_name"],
             "partner_name": d["partner_name"],
@@ -93,6 +98,9 @@ def apply_report(conn: sqlite3.Connection, result: Any) -> str:
         # Accepted from any worker, even after the lease ran out: the email did go out.
         report_transmitted(conn, row, result.get("recipients") or [], result)
         return "transmitted"
+    if outcome == "test_sent":
+        report_test_sent(conn, row)
+        return "test_sent"
     # A retry or failure concerns a send in progress; once requeued, a repeated
     # report must not push next_attempt_at a second time.
     if row["state"] != "sending" or outcome not in ("retry", "failed"):
@@ -105,15 +113,20 @@ def apply_report(conn: sqlite3.Connection, result: Any) -> str:
         except (TypeError, ValueError, OverflowError):
             delay = DEFAULT_RETRY_AFTER
         delay = min(delay, MAX_RETRY_AFTER)  # as the addon: a day keeps the date computable
+        # `attempted: false`: nothing was tried (Mailjet refused courierd's API key), so
+        # the claim gives its attempt back.
+        given_back = 1 if result.get("attempted") is False else 0
         conn.execute(
             """UPDATE dispatch SET state = 'queued', next_attempt_at = ?,
                    last_error = COALESCE(?, last_error), error_code = COALESCE(?, error_code),
-                   lease_owner = NULL, lease_expires_at = NULL
+                   lease_owner = NULL, lease_expires_at = NULL,
+                   attempts = MAX(attempts - ?, 0)
                WHERE id = ?""",
             (
                 format_time(utc_now() + timedelta(seconds=delay)),
                 error.get("message") or None,
                 error.get("code") or None,
+                given_back,
                 row["id"],
             ),
         )
@@ -127,13 +140,40 @@ def apply_report(conn: sqlite3.Connection, result: Any) -> str:
     )
     refresh_invoice_state(conn, row["move_id"])
     note(conn, row["move_id"], "note", f"Sending by email failed: {message}")
+    if error.get("code") == GAVE_UP_CODE:
+        activity = (
+            f"The email could not be sent: {message} Send the invoice again; if it fails "
+            "again, ask your administrator to check the connection to Mailjet."
+        )
+    else:
+        activity = f"Mailjet did not accept the email ({error.get('code') or '-'}): {message}"
+    note(conn, row["move_id"], "activity", activity)
+    return "failed"
+
+
+def report_test_sent(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
+    """Mailjet's sandbox mode checked it and sent nothing: no message id, no event, and
+    the invoice is not marked sent (its state ignores test sends)."""
+    conn.execute(
+        """UPDATE dispatch SET state = 'test_sent', lease_owner = NULL,
+               lease_expires_at = NULL, next_attempt_at = NULL
+           WHERE id = ?""",
+        (row["id"],),
+    )
+    refresh_invoice_state(conn, row["move_id"])
+    addresses = ", ".join(
+        r["email"]
+        for r in conn.execute(
+            "SELECT email FROM recipient WHERE dispatch_id = ? ORDER BY id", (row["id"],)
+        )
+    )
     note(
         conn,
         row["move_id"],
-        "activity",
-        f"Mailjet did not accept the email ({error.get('code') or '-'}): {message}",
+        "note",
+        f"Test send to {addresses}: Mailjet's sandbox mode checked the email and sent "
+        "nothing; the invoice is not marked as sent.",
     )
-    return "failed"
 
 
 def report_transmitted(

@@ -140,7 +140,8 @@ def refresh_invoice_state(conn: sqlite3.Connection, move_id: int) -> None:
         "SELECT courier_viewed_at FROM invoice WHERE id = ?", (move_id,)
     ).fetchone()
     latest = conn.execute(
-        """SELECT id, state FROM dispatch WHERE move_id = ? AND state != 'cancelled'
+        """SELECT id, state FROM dispatch
+           WHERE move_id = ? AND state NOT IN ('cancelled', 'test_sent')
            ORDER BY id DESC LIMIT 1""",
         (move_id,),
     ).fetchone()

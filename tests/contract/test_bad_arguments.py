@@ -68,4 +68,4 @@ def test_items_that_are_not_objects_are_counted_not_raised() -> None:
     store = CourierStore()
     assert store.ingest(["not an event", 42]) == {"created": 0, "duplicate": 0, "unmatched": 2}
     counts = store.report(["not a result", {"id": 10**30, "outcome": "transmitted"}])
-    assert counts == {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 2}
+    assert counts == {"transmitted": 0, "retry": 0, "failed": 0, "test_sent": 0, "ignored": 2}

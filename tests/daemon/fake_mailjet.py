@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,26 +26,35 @@ class Answer:
 
 
 class FakeMailjet:
-    """Answers POST /v3.1/send from a queue of `Answer`s (the last one repeats)."""
+    """Answers POST /v3.1/send from a queue of `Answer`s (the last one repeats), or from
+    `send_handler(body)` when set; GET /v3/REST/message from `lookup` (or `lookup_answer`)."""
 
     def __init__(self) -> None:
         self.send_answers: list[Answer] = []
+        self.send_handler: Callable[[dict[str, Any]], Answer] | None = None
         self.lookup: dict[str, list[dict[str, Any]]] = {}
+        self.lookup_answer: Answer | None = None
         self.posts: list[dict[str, Any]] = []
         self.lookups: list[str] = []
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
         if request.method == "POST" and request.path == "/v3.1/send":
-            self.posts.append(request.get_json())
-            answer = (
-                self.send_answers.pop(0) if len(self.send_answers) > 1 else self.send_answers[0]
-            )
+            body = request.get_json()
+            self.posts.append(body)
+            if self.send_handler is not None:
+                answer = self.send_handler(body)
+            else:
+                answer = (
+                    self.send_answers.pop(0) if len(self.send_answers) > 1 else self.send_answers[0]
+                )
         elif request.method == "GET" and request.path == "/v3/REST/message":
             custom_id = request.args.get("CustomID", "")
             self.lookups.append(custom_id)
             data = self.lookup.get(custom_id, [])
-            answer = Answer(200, {"Count": len(data), "Data": data, "Total": len(data)})
+            answer = self.lookup_answer or Answer(
+                200, {"Count": len(data), "Data": data, "Total": len(data)}
+            )
         else:
             answer = Answer(404, {"ErrorMessage": "no such route"})
         if answer.delay:

@@ -54,6 +54,7 @@ class FakeErp:
 
 class FakeMailjet:
     api_url = "http://127.0.0.1:9/"
+    sandbox_mode = False
 
     def __init__(self) -> None:
         self.sent: list[list[dict[str, Any]]] = []

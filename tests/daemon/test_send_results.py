@@ -1,6 +1,6 @@
 from courierd.domain.backoff import RetryPolicy, retry_after_seconds
 from courierd.domain.errors import CallFailure, FailureKind
-from courierd.domain.sending import results_for_call_failure
+from courierd.domain.sending import call_decision, results_for_call_failure
 from courierd.mailjet.send_results import (
     classify_status,
     results_from_response,
@@ -132,11 +132,29 @@ def test_cc_and_bcc_recipients_are_reported_too():
 
 def test_classify_status():
     assert classify_status(429) is FailureKind.RATE_LIMITED
+    assert classify_status(408) is FailureKind.TIMEOUT
     assert classify_status(401) is FailureKind.AUTH
     assert classify_status(403) is FailureKind.AUTH
     assert classify_status(500) is FailureKind.SERVER_ERROR
     assert classify_status(503) is FailureKind.SERVER_ERROR
+    assert classify_status(400) is FailureKind.CLIENT_ERROR
     assert classify_status(413) is FailureKind.CLIENT_ERROR
+    assert classify_status(404) is FailureKind.ENDPOINT
+    assert classify_status(405) is FailureKind.ENDPOINT
+
+
+def test_call_decision_splits_content_refusals_and_waits_on_credentials():
+    decisions = {kind: call_decision(CallFailure(kind, "x")).name for kind in FailureKind}
+    assert decisions == {
+        FailureKind.CLIENT_ERROR: "ISOLATE",
+        FailureKind.AUTH: "WAIT_FOR_OPERATOR",
+        FailureKind.ENDPOINT: "WAIT_FOR_OPERATOR",
+        FailureKind.RATE_LIMITED: "RETRY",
+        FailureKind.SERVER_ERROR: "RETRY",
+        FailureKind.TIMEOUT: "RETRY",
+        FailureKind.CONNECTION: "RETRY",
+        FailureKind.BAD_RESPONSE: "RETRY",
+    }
 
 
 def test_whole_call_429_retries_every_dispatch_and_honours_retry_after():
@@ -153,13 +171,12 @@ def test_whole_call_429_retries_every_dispatch_and_honours_retry_after():
     assert results[1]["retry_after"] == 120  # 30 * 2**2 beats Mailjet's 90
 
 
-def test_whole_call_5xx_and_timeout_and_auth_are_retries():
+def test_whole_call_5xx_and_timeout_are_retries():
     batch = [make_dispatch(1)]
     for failure in (
         CallFailure(FailureKind.SERVER_ERROR, "boom", 502),
         CallFailure(FailureKind.TIMEOUT, "read timed out"),
         CallFailure(FailureKind.CONNECTION, "refused"),
-        CallFailure(FailureKind.AUTH, "bad key", 401),
     ):
         (result,) = results_for_call_failure(batch, failure, time=NOW, policy=POLICY, jitter=0.0)
         assert result["outcome"] == "retry"

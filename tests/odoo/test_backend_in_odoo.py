@@ -41,7 +41,7 @@ def test_seed_claim_report_ingest(odoo_backend: OdooBackend) -> None:
            "time": "2026-11-27T08:15:02Z",
            "error": {"code": "send-0010", "message": "invalid", "status": 400}}]],
     )  # fmt: skip
-    assert counts == {"transmitted": 1, "retry": 0, "failed": 1, "ignored": 0}
+    assert counts == {"transmitted": 1, "retry": 0, "failed": 1, "test_sent": 0, "ignored": 0}
     ingest = rpc.execute_kw(
         "courier.event",
         "courier_ingest",

@@ -10,6 +10,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools.courier_status import (
+    DISPATCH_NOT_SENDS,
     INVOICE_COURIER_STATES,
     UNDELIVERABLE_STATUSES,
 )
@@ -218,11 +219,12 @@ class AccountMove(models.Model):
         return self._courier_latest_dispatches()[self.id]
 
     def _courier_latest_dispatches(self):
-        """{move id: its most recent send that was not cancelled (may be empty)}."""
+        """{move id: its most recent send, cancelled and test sends aside (may be empty)}."""
         Dispatch = self.env["courier.dispatch"].sudo()
         latest = dict.fromkeys(self.ids, Dispatch)
         for dispatch in Dispatch.search(
-            [("move_id", "in", self.ids), ("state", "!=", "cancelled")], order="id desc"
+            [("move_id", "in", self.ids), ("state", "not in", DISPATCH_NOT_SENDS)],
+            order="id desc",
         ):
             if not latest[dispatch.move_id.id]:
                 latest[dispatch.move_id.id] = dispatch

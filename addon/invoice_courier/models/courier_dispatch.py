@@ -11,7 +11,7 @@ from odoo.tools import html2plaintext
 
 from ..compat import MODEL_CONSTRAINTS
 from ..tools import contract_args
-from ..tools.courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES
+from ..tools.courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES, GAVE_UP_CODE
 from ..tools.courier_time import parse_iso, to_iso
 
 # One claim never returns more than this, whatever the daemon asks: a claim
@@ -328,6 +328,10 @@ class CourierDispatch(models.Model):
             "web_url": self.web_url,
             "track_opens": company.courier_track_opens,
             "track_clicks": company.courier_track_clicks,
+            # What courierd needs to give up on a send (its retry bound): age, last error.
+            "queued_at": to_iso(self.queued_at),
+            "last_error": self.last_error or False,
+            "error_code": self.error_code or False,
             "invoice": move._courier_invoice_fields(),
         }
 
@@ -408,14 +412,19 @@ class CourierDispatch(models.Model):
     @api.model
     def courier_report(self, results):
         self._courier_check_daemon()
-        counts = {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 0}
+        counts = {"transmitted": 0, "retry": 0, "failed": 0, "test_sent": 0, "ignored": 0}
         transmitted = self.sudo().browse()
+        test_sent = self.sudo().browse()
         events = []
         for result in contract_args.as_list(self.env, results, "results"):
             outcome, dispatch = self._courier_apply_report(result, events)
             counts[outcome] += 1
             if outcome == "transmitted":
                 transmitted |= dispatch
+            elif outcome == "test_sent":
+                test_sent |= dispatch
+        if test_sent:
+            test_sent._courier_log_test_sends()
         if transmitted:
             # Effects shared by the batch go out together: one event insert,
             # one write, one batch of chatter notes.
@@ -462,6 +471,17 @@ class CourierDispatch(models.Model):
             # Accepted whatever the lease says: the email did go out.
             events += dispatch._courier_mark_transmitted(result.get("recipients") or [], when)
             return "transmitted", dispatch
+        if outcome == "test_sent":
+            # Mailjet's sandbox mode checked it and sent nothing: no message, no event.
+            dispatch.write(
+                {
+                    "state": "test_sent",
+                    "lease_owner": False,
+                    "lease_expires_at": False,
+                    "next_attempt_at": False,
+                }
+            )
+            return "test_sent", dispatch
         # A retry or failure only concerns a send in progress; a repeated one
         # (dispatch already requeued) changes nothing.
         if dispatch.state != "sending":
@@ -476,16 +496,19 @@ class CourierDispatch(models.Model):
                 delay = DEFAULT_RETRY_SECONDS
             # Mailjet never asks for more than hours; a day keeps the date computable.
             delay = min(delay, contract_args.MAX_LEASE_SECONDS)
-            dispatch.write(
-                {
-                    "state": "queued",
-                    "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
-                    "last_error": error.get("message") or dispatch.last_error,
-                    "error_code": error.get("code") or dispatch.error_code,
-                    "lease_owner": False,
-                    "lease_expires_at": False,
-                }
-            )
+            vals = {
+                "state": "queued",
+                "next_attempt_at": fields.Datetime.now() + timedelta(seconds=delay),
+                "last_error": error.get("message") or dispatch.last_error,
+                "error_code": error.get("code") or dispatch.error_code,
+                "lease_owner": False,
+                "lease_expires_at": False,
+            }
+            if result.get("attempted") is False:
+                # Nothing was tried (Mailjet refused courierd's API key): the claim
+                # gives its attempt back, so a configuration mistake uses none up.
+                vals["attempts"] = max(dispatch.attempts - 1, 0)
+            dispatch.write(vals)
             return "retry", dispatch
         if outcome == "failed":
             dispatch._courier_mark_failed(error)
@@ -535,6 +558,22 @@ class CourierDispatch(models.Model):
         )
         return events
 
+    def _courier_log_test_sends(self):
+        """One chatter note per invoice saying what was test sent, and that nothing went out."""
+        notes = defaultdict(list)
+        for dispatch in self:
+            notes[dispatch.move_id.id].append(
+                dispatch.move_id._courier_staff_env()._(
+                    "Test send to %(addresses)s: Mailjet's sandbox mode checked the email "
+                    "and sent nothing; the invoice is not marked as sent.",
+                    addresses=", ".join(dispatch.recipient_ids.mapped("email")),
+                )
+            )
+        self.move_id._courier_refresh_state()
+        self.move_id._courier_log_notes(
+            {move_id: " ".join(texts) for move_id, texts in notes.items()}
+        )
+
     def _courier_mark_failed(self, error):
         self.ensure_one()
         env = self.move_id._courier_staff_env()
@@ -551,13 +590,19 @@ class CourierDispatch(models.Model):
         move = self.move_id
         move._courier_refresh_state()
         move._courier_post_note(env._("Sending by email failed: %(error)s", error=message))
-        move._courier_alert_sender(
-            self.requested_by_id,
-            env._("Invoice email failed"),
-            env._(
+        if error.get("code") == GAVE_UP_CODE:
+            # Not Mailjet's refusal: courierd stopped retrying (too many attempts, too old).
+            note = env._(
+                "The email could not be sent: %(error)s "
+                "Send the invoice again; if it fails again, ask your administrator to check "
+                "the connection to Mailjet.",
+                error=message,
+            )
+        else:
+            note = env._(
                 "Mailjet did not accept the email (%(code)s): %(error)s. "
                 "Check the recipients and send the invoice again.",
                 code=error.get("code") or "-",
                 error=message,
-            ),
-        )
+            )
+        move._courier_alert_sender(self.requested_by_id, env._("Invoice email failed"), note)

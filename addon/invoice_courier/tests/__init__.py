@@ -10,4 +10,5 @@ from . import (  # noqa: F401
     test_odoo_versions,
     test_portal,
     test_ranking,
+    test_report_outcomes,
 )

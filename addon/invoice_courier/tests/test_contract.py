@@ -14,7 +14,8 @@ from .contract_common import SENDER, CourierCase
 PAYLOAD_KEYS = {
     "id", "custom_id", "attempts", "check_mailjet_first", "company_id", "invoice_id",
     "sender", "reply_to", "recipients", "subject", "html", "text", "attachments",
-    "pdf_pending", "web_url", "track_opens", "track_clicks", "invoice",
+    "pdf_pending", "web_url", "track_opens", "track_clicks", "queued_at", "last_error",
+    "error_code", "invoice",
 }  # fmt: skip
 INVOICE_KEYS = {
     "name", "partner_name", "amount_total", "amount_residual", "currency", "invoice_date",
@@ -255,7 +256,8 @@ class TestReport(CourierCase):
         move = dispatch.move_id
         self.claim()
         self.assertEqual(
-            self.transmit(dispatch), {"transmitted": 1, "retry": 0, "failed": 0, "ignored": 0}
+            self.transmit(dispatch),
+            {"transmitted": 1, "retry": 0, "failed": 0, "test_sent": 0, "ignored": 0},
         )
         self.assertEqual(dispatch.state, "transmitted")
         self.assertFalse(dispatch.lease_owner)
@@ -281,7 +283,8 @@ class TestReport(CourierCase):
 
         messages_before = len(move.message_ids)
         self.assertEqual(
-            self.transmit(dispatch), {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 1}
+            self.transmit(dispatch),
+            {"transmitted": 0, "retry": 0, "failed": 0, "test_sent": 0, "ignored": 1},
         )
         self.assertEqual(len(dispatch.event_ids), 2)
         self.assertEqual(len(move.message_ids), messages_before)
@@ -296,7 +299,9 @@ class TestReport(CourierCase):
                 {"id": dispatch.id, "custom_id": dispatch.custom_id, "outcome": "bogus"},
             ]
         )
-        self.assertEqual(counts, {"transmitted": 0, "retry": 0, "failed": 0, "ignored": 3})
+        self.assertEqual(
+            counts, {"transmitted": 0, "retry": 0, "failed": 0, "test_sent": 0, "ignored": 3}
+        )
         self.assertEqual(dispatch.state, "sending")
 
     def test_retry_requeues_later(self):

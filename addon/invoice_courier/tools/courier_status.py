@@ -48,10 +48,13 @@ EVENT_SOURCES = [
     ("daemon", "Courier daemon"),
 ]
 
+# test_sent: courierd ran in Mailjet's sandbox mode, which checks the email and
+# sends nothing. Such a send never counts as the invoice's send.
 DISPATCH_STATES = [
     ("queued", "Queued"),
     ("sending", "Sending"),
     ("transmitted", "Transmitted"),
+    ("test_sent", "Test send"),
     ("failed", "Failed"),
     ("cancelled", "Cancelled"),
 ]
@@ -60,7 +63,13 @@ DISPATCH_STATES = [
 SENDABLE_MOVE_TYPES = ("out_invoice", "out_refund")
 
 # Dispatch states after which a report changes nothing.
-DISPATCH_FINAL_STATES = ("transmitted", "failed", "cancelled")
+DISPATCH_FINAL_STATES = ("transmitted", "test_sent", "failed", "cancelled")
+
+# Sends that are not the invoice's send: its email status ignores them.
+DISPATCH_NOT_SENDS = ("cancelled", "test_sent")
+
+# The code courierd reports when it stops retrying a send (too many attempts, too old).
+GAVE_UP_CODE = "gave-up"
 
 INVOICE_COURIER_STATES = [
     ("not_sent", "Not sent"),

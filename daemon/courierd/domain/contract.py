@@ -73,11 +73,14 @@ class ClaimedDispatch(TypedDict, total=False):
     web_url: OdooText
     track_opens: bool
     track_clicks: bool
-    queued_at: str
+    queued_at: str  # when it was queued: the age bound (domain/retry_bound.py) reads it
+    last_error: OdooText  # the previous attempt's error, kept when courierd gives up
+    error_code: OdooText
     invoice: dict[str, Any]  # the template variables' fields (messages mapping)
 
 
-Outcome = Literal["transmitted", "retry", "failed"]
+# test_sent: the provider checked the email and sent nothing (Mailjet's sandbox mode).
+Outcome = Literal["transmitted", "retry", "failed", "test_sent"]
 
 
 class SentRecipient(TypedDict):
@@ -104,6 +107,9 @@ class SendResult(TypedDict):
     recipients: NotRequired[list[SentRecipient]]  # transmitted
     error: NotRequired[SendError]  # retry, failed
     retry_after: NotRequired[int]  # retry: seconds before the next attempt
+    # retry: False when this claim was no attempt (the provider refused our credentials
+    # before looking at the email): Odoo gives the attempt back.
+    attempted: NotRequired[bool]
 
 
 class TrackingEventJson(TypedDict):

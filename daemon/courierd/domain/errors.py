@@ -64,13 +64,21 @@ class PdfRenderError(CourierError):
 
 
 class FailureKind(StrEnum):
-    """Why a call to the mail provider failed as a whole (the `kind` label of the metrics)."""
+    """Why a call to the mail provider failed as a whole (the `kind` label of the metrics).
+
+    What the send loop does with each is `courierd.domain.sending.call_decision`:
+    `CLIENT_ERROR` (the provider refused what the call carries, and will refuse
+    it again) is split to find the message at fault; `AUTH` (our credentials or
+    account) and `ENDPOINT` (the URL is not the provider's API) wait for the
+    operator; the others are retried later.
+    """
 
     RATE_LIMITED = "rate_limited"
     SERVER_ERROR = "server_error"
     TIMEOUT = "timeout"
     CONNECTION = "connection"
     AUTH = "auth"
+    ENDPOINT = "endpoint"
     CLIENT_ERROR = "client_error"
     BAD_RESPONSE = "bad_response"
 
@@ -78,9 +86,11 @@ class FailureKind(StrEnum):
 @dataclass(frozen=True)
 class CallFailure:
     kind: FailureKind
-    message: str
+    message: str  # the provider's own text when it gave one (what a sender may read)
     status: int | None = None
     retry_after: float | None = None  # the provider's Retry-After header, when it sent one
+    code: str | None = None  # the provider's error code (Mailjet: "send-0015", "mj-0002")
+    related_to: tuple[str, ...] = ()  # the parts of the call at fault, as the provider names them
 
 
 class MailProviderCallFailed(CourierError):

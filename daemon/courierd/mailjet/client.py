@@ -11,10 +11,14 @@ instead, through `courier_report(retry)`, and the next claim of those dispatches
 carries `check_mailjet_first`, which looks the CustomID up before sending again.
 Only connection failures (nothing reached Mailjet) are retried in place.
 
-mailjet-rest raises on every 4xx. A batch in which one message is invalid comes
-back as HTTP 400 with per-message statuses; `send` reads that body from the
-exception and returns it like a 200, so the messages that did go out are
-reported transmitted and not sent again.
+mailjet-rest raises on every 4xx. A batch in which one message is refused comes
+back with per-message statuses: HTTP 400 for an invalid message, 403 (which the
+library raises as its authentication error) for a sender Mailjet does not
+authorize. `send` reads that body from the exception and returns it like a 200,
+whatever the status, so the messages that did go out are reported transmitted
+and not sent again, and the refused ones fail with Mailjet's reason. An answer
+without per-message results is a whole-call failure, raised with Mailjet's
+ErrorCode, ErrorMessage and ErrorRelatedTo when its body has them.
 """
 
 from __future__ import annotations
@@ -48,8 +52,8 @@ CLICK_PAGE_SIZE = 1000
 
 @dataclass(frozen=True)
 class SendResponse:
-    status_code: int  # 200, or 400 when some messages were refused
-    body: dict[str, Any]
+    status_code: int  # 200, or 400/403... when some messages were refused
+    body: dict[str, Any]  # with its per-message `Messages` list when not 200
 
 
 @contextmanager
@@ -96,23 +100,43 @@ def _json(text: str) -> Any:
         return None
 
 
+def _answer_of(exc: Exception) -> tuple[int | None, Any]:
+    """The HTTP status and the decoded JSON body (None if not JSON) of a failed call.
+
+    mailjet-rest keeps them on the 4xx it knows (`status_code`, `response_body`);
+    for the other statuses (413, 5xx...) they are on the requests error it wraps.
+    """
+    response = _response_of(exc)
+    status = getattr(exc, "status_code", None) or (
+        response.status_code if response is not None else None
+    )
+    text = getattr(exc, "response_body", None) or (response.text if response is not None else "")
+    return (int(status) if status else None), (_json(text) if text else None)
+
+
+def _per_message(body: Any) -> bool:
+    return isinstance(body, dict) and isinstance(body.get("Messages"), list)
+
+
 def _failure_from(exc: Exception) -> CallFailure:
     if isinstance(exc, mailjet_rest.TimeoutError):
         return CallFailure(FailureKind.TIMEOUT, f"Mailjet did not answer in time: {exc}")
     if isinstance(exc, mailjet_rest.MailjetNetworkError):
         return CallFailure(FailureKind.CONNECTION, f"cannot connect to Mailjet: {exc}")
-    response = _response_of(exc)
-    status = getattr(exc, "status_code", None) or (
-        response.status_code if response is not None else None
+    status, body = _answer_of(exc)
+    if not status:
+        return CallFailure(FailureKind.CONNECTION, f"Mailjet call failed: {exc}")
+    error = body if isinstance(body, dict) else {}
+    related = error.get("ErrorRelatedTo")
+    return CallFailure(
+        classify_status(status),
+        # Mailjet's own text is what the sender reads when the email fails for it.
+        str(error.get("ErrorMessage") or exc),
+        status=status,
+        retry_after=_retry_after_header(_response_of(exc)),
+        code=str(error["ErrorCode"]) if error.get("ErrorCode") else None,
+        related_to=tuple(str(path) for path in related) if isinstance(related, list) else (),
     )
-    if status:
-        return CallFailure(
-            classify_status(int(status)),
-            str(exc),
-            status=int(status),
-            retry_after=_retry_after_header(response),
-        )
-    return CallFailure(FailureKind.CONNECTION, f"Mailjet call failed: {exc}")
 
 
 def _bad_response(message: str, response: requests.Response) -> MailProviderCallFailed:
@@ -142,7 +166,8 @@ class MailjetClient:
     ) -> None:
         auth = (api_key.get_secret_value(), api_secret.get_secret_value())
         self.api_url = api_url
-        self._sandbox_mode = sandbox_mode
+        # Mailjet's SandboxMode: every call is validated and nothing is sent (test sends).
+        self.sandbox_mode = sandbox_mode
         self._send = _without_resend_retries(
             mailjet_rest.Client(auth=auth, version="v3.1", api_url=api_url, timeout=timeout)
         )
@@ -150,21 +175,19 @@ class MailjetClient:
         self._rest = mailjet_rest.Client(auth=auth, version="v3", api_url=api_url, timeout=timeout)
 
     def send(self, messages: Sequence[Mapping[str, Any]]) -> SendResponse:
-        """POST /v3.1/send once; raises MailProviderCallFailed when the call failed as a whole."""
-        payload = build_send_payload(messages, self._sandbox_mode)
+        """POST /v3.1/send once; raises MailProviderCallFailed when the call failed as a whole.
+
+        An answer with per-message results is returned whatever its HTTP status.
+        """
+        payload = build_send_payload(messages, self.sandbox_mode)
         with _call_failures("Mailjet call"):
             try:
                 response = self._send.send.create(data=payload)
-            except mailjet_rest.ValidationError as exc:
-                body = _json(exc.response_body)
-                if isinstance(body, dict) and isinstance(body.get("Messages"), list):
-                    return SendResponse(400, body)
-                detail = body.get("ErrorMessage") if isinstance(body, dict) else exc.response_body
-                raise MailProviderCallFailed(
-                    CallFailure(
-                        FailureKind.CLIENT_ERROR, f"Mailjet refused the call: {detail}", 400
-                    )
-                ) from exc
+            except mailjet_rest.ApiError as exc:
+                status, body = _answer_of(exc)
+                if status and _per_message(body):
+                    return SendResponse(status, body)
+                raise
         body = _json(response.text)
         if not isinstance(body, dict):
             raise _bad_response(

@@ -36,6 +36,7 @@ class SendApi(Protocol):
     """The part of `MailjetClient` the sender uses."""
 
     api_url: str
+    sandbox_mode: bool  # every call validated, nothing sent: successes are test sends
 
     def send(self, messages: Sequence[Mapping[str, Any]]) -> SendResponse: ...
 
@@ -79,11 +80,18 @@ class MailjetSender:
         response = self._api.send([message for _, message in call])
         if response.status_code != 200:
             log.info(
-                "Mailjet refused some messages of the batch; the others went out",
+                "Mailjet refused some messages of the call and took the others",
                 status=response.status_code,
                 dispatch_ids=[d["id"] for d in batch],
             )
-        return results_from_response(batch, response.body, time=time, policy=policy, jitter=jitter)
+        return results_from_response(
+            batch,
+            response.body,
+            time=time,
+            policy=policy,
+            jitter=jitter,
+            sandbox_mode=self._api.sandbox_mode,
+        )
 
 
 class MailjetHistory:

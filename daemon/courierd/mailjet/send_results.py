@@ -1,12 +1,14 @@
 """Pure: Mailjet's answers -> the per-dispatch results of `courier_report` (docs/contract.md).
 
-Two Mailjet answers are read here (the result shapes and the whole-call failure
-are provider-neutral: courierd.domain.sending):
-- a Send API response body (HTTP 200, or HTTP 400 with per-message statuses): one
-  entry per message, in order, `success` -> transmitted, `error` -> failed (or retry
-  when Mailjet's per-message status is 429/5xx);
+Two Mailjet answers are read here (the result shapes and the decision on a
+whole-call failure are provider-neutral: courierd.domain.sending):
+- a Send API response body with per-message results (HTTP 200, or 400, 401, 403
+  ... when some messages were refused): one entry per message, in order,
+  `success` -> transmitted (test_sent in sandbox mode), `error` -> failed (or
+  retry when Mailjet's per-message status is 429/5xx);
 - a CustomID lookup that found the messages of an earlier attempt -> transmitted.
-And an HTTP status is classified into the `FailureKind` of a failed call.
+And an HTTP status without per-message results is classified into the
+`FailureKind` of a failed call (the table is in docs/daemon.md).
 """
 
 from __future__ import annotations
@@ -17,23 +19,45 @@ from typing import Any
 from courierd.domain.backoff import RetryPolicy, retry_after_seconds
 from courierd.domain.contract import ClaimedDispatch, SendResult, SentRecipient
 from courierd.domain.errors import FailureKind
-from courierd.domain.sending import attempts_of, failed_result, retry_result, transmitted_result
+from courierd.domain.sending import (
+    attempts_of,
+    failed_result,
+    retry_result,
+    test_sent_result,
+    transmitted_result,
+)
 
 
 def classify_status(status: int) -> FailureKind:
+    """The kind of a whole-call failure (an answer without per-message results)."""
     if status == 429:
         return FailureKind.RATE_LIMITED
+    if status == 408:
+        return FailureKind.TIMEOUT
     if status in (401, 403):
+        # Our API key, or an account Mailjet does not let send: the operator's to fix.
         return FailureKind.AUTH
     if status >= 500:
         return FailureKind.SERVER_ERROR
-    return FailureKind.CLIENT_ERROR
+    if status in (400, 413, 422):
+        # Mailjet refuses what the call carries (mj-0002, mj-0003, send-0015, too large).
+        return FailureKind.CLIENT_ERROR
+    if status >= 400:
+        # 404, 405, 415...: not how Mailjet's Send API answers; COURIER_MAILJET_API_URL.
+        return FailureKind.ENDPOINT
+    return FailureKind.BAD_RESPONSE
+
+
+def _message_id(value: Any) -> str:
+    # Mailjet answers MessageID 0 for what it did not send (sandbox mode): not an id.
+    text = str(value if value is not None else "").strip()
+    return "" if text in ("", "0") else text
 
 
 def _recipient(entry: Mapping[str, Any]) -> SentRecipient:
     return {
         "email": str(entry.get("Email", "")),
-        "message_id": str(entry.get("MessageID", "")),
+        "message_id": _message_id(entry.get("MessageID")),
         "message_uuid": str(entry.get("MessageUUID", "")),
         "message_href": str(entry.get("MessageHref", "")),
     }
@@ -64,15 +88,21 @@ def results_from_response(
     time: str,
     policy: RetryPolicy,
     jitter: float,
+    sandbox_mode: bool = False,
 ) -> list[SendResult]:
-    """Per-dispatch results from a Send API body (HTTP 200, or 400 with per-message statuses)."""
+    """Per-dispatch results from a Send API body with per-message statuses (any HTTP status).
+
+    In sandbox mode Mailjet validates and sends nothing: a `success` is a test send.
+    """
     entries = body.get("Messages") if isinstance(body, Mapping) else None
     if not isinstance(entries, list):
         entries = []
     results = []
     for dispatch, entry in zip(batch, _entries_by_dispatch(batch, entries), strict=True):
         status = str(entry.get("Status", "")).lower() if entry else ""
-        if entry is not None and status == "success":
+        if entry is not None and status == "success" and sandbox_mode:
+            results.append(test_sent_result(dispatch, time))
+        elif entry is not None and status == "success":
             recipients = [
                 _recipient(r)
                 for field in ("To", "Cc", "Bcc")
@@ -136,7 +166,7 @@ def transmitted_from_lookup(
     single = next(iter(recipients_by_email.values())) if len(recipients_by_email) == 1 else ""
     recipients: list[SentRecipient] = []
     for message in found:
-        message_id = str(message.get("ID", ""))
+        message_id = _message_id(message.get("ID"))
         email = str(message.get("ContactAlt") or "")
         recipients.append(
             {

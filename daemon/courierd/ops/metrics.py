@@ -26,6 +26,16 @@ class Metrics:
             "Dispatches Mailjet refused for good (reported failed)",
             registry=self.registry,
         )
+        self.given_up = Counter(
+            "courier_dispatches_given_up",
+            "Dispatches courierd stopped retrying (attempts or age bound), reported failed",
+            registry=self.registry,
+        )
+        self.test_sent = Counter(
+            "courier_dispatches_test_sent",
+            "Dispatches Mailjet checked in sandbox mode and did not send (test sends)",
+            registry=self.registry,
+        )
         self.retried = Counter(
             "courier_dispatches_retried",
             "Dispatches handed back to Odoo to be tried again later",

@@ -5,9 +5,13 @@ One turn:
 2. claim a batch (<= 50);
 3. dispatches with `check_mailjet_first`: look their CustomID up at Mailjet; found ->
    transmitted with the found MessageIDs, never sent twice;
-4. render the PDFs still pending, in parallel;
-5. send the rest, in as many Send API calls as Mailjet's limits need;
-6. spool the results, then report them (the spool entry goes once Odoo acknowledges).
+4. dispatches past the retry bound (attempts or age, domain/retry_bound.py) and not
+   found at Mailjet are given up: failed, for their sender to act;
+5. render the PDFs still pending, in parallel;
+6. send the rest, in as many Send API calls as Mailjet's limits need; a call Mailjet
+   refuses as a whole is split in halves until the email at fault is alone, and that
+   one fails with Mailjet's reason (domain/sending.py `call_decision`);
+7. spool the results, then report them (the spool entry goes once Odoo acknowledges).
 
 Rendering ahead: when a full batch has PDFs to render, the next batch is claimed
 right after this one's renders are queued, and its renders are queued behind them:
@@ -17,6 +21,9 @@ its lease has gone by (then it is left to expire and is claimed again with
 `check_mailjet_first`; nothing of it was sent).
 
 Odoo being down never ends the loop: it waits with a growing delay and tries again.
+Mailjet refusing courierd's credentials (or a URL that is not Mailjet's) neither: the
+batch is handed back without using up an attempt, and the loop waits, saying what to
+fix, before it claims again.
 A stop request (SIGTERM/SIGINT) lets the turn in flight finish and report (and the batch
 claimed ahead, if any, be sent and reported too), then `run` returns.
 
@@ -44,10 +51,17 @@ from courierd.domain.errors import (
     MailProviderCallFailed,
 )
 from courierd.domain.ports import DispatchQueue, MailSender, Message, PdfQueue, ResultSpool
+from courierd.domain.retry_bound import GAVE_UP, RetryBound, gave_up_result
 from courierd.domain.sending import (
+    CallDecision,
     attempts_of,
+    call_decision,
     failed_result,
+    failure_code,
     iso_time,
+    not_attempted_results,
+    parse_time,
+    refused_result,
     results_for_call_failure,
     retry_result,
 )
@@ -59,6 +73,8 @@ log = get_logger(__name__)
 SPOOL_FLUSH_CHUNK = 200
 # Between turns that failed (Odoo down or refusing): 2, 4, 8 ... 60 s.
 ERP_BACKOFF = Backoff(base_seconds=2.0, max_seconds=60.0)
+# Before claiming again while Mailjet refuses our credentials: 30 s, 60 s ... 10 min.
+OPERATOR_BACKOFF = Backoff(base_seconds=30.0, max_seconds=600.0)
 
 
 @dataclass(frozen=True)
@@ -68,16 +84,7 @@ class LoopSettings:
     lease_seconds: int = 300
     idle_seconds: float = 2.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    retry_bound: RetryBound = field(default_factory=RetryBound)
 
 
 def _bound(item: ClaimedDispatch | SendResult) -> Any:
@@ -115,6 +122,9 @@ class SendLoop:
         # The batch claimed ahead (its PDFs rendering) and when it was claimed (monotonic).
         self._ahead: list[ClaimedDispatch] = []
         self._ahead_claimed_at = 0.0
+        # Set when Mailjet refused our credentials (or the URL is not Mailjet's) in this
+        # turn: nothing more is sent, and `run` waits before claiming again.
+        self._operator_needed: CallFailure | None = None
         self._spool_changed()
 
     # The loop.
@@ -123,6 +133,7 @@ class SendLoop:
         """Turn until `stop` is set; the turn in flight (and the batch ahead) finishes first."""
         self._stop = stop
         failures = 0
+        refusals = 0
         while not stop.is_set() or self._ahead:
             try:
                 claimed = self.turn()
@@ -137,9 +148,38 @@ class SendLoop:
                 continue
             failures = 0
             self._on_progress()
+            refused, self._operator_needed = self._operator_needed, None
+            if refused is not None:
+                refusals += 1
+                delay = OPERATOR_BACKOFF.delay(refusals, self._jitter())
+                self._wait_for_operator(refused, delay)
+                stop.wait(delay)
+                continue
+            refusals = 0
             if claimed == 0:
                 stop.wait(self.settings.idle_seconds)
         self._final_flush()
+
+    def _wait_for_operator(self, failure: CallFailure, delay: float) -> None:
+        """Say what to fix while Mailjet refuses our credentials, or the URL is not Mailjet's."""
+        fields = {"status": failure.status, "error": failure.message}
+        if failure.kind is FailureKind.ENDPOINT:
+            what = (
+                f"COURIER_MAILJET_API_URL does not answer as Mailjet's Send API (HTTP "
+                f"{failure.status}); set it to https://api.mailjet.com/ (or the sandbox's URL)"
+            )
+        else:
+            what = (
+                f"Mailjet refused courierd's API key (HTTP {failure.status}); set "
+                "COURIER_MAILJET_API_KEY and COURIER_MAILJET_API_SECRET to a valid key pair "
+                "(Mailjet: Account settings > API keys) and check that the account may send"
+            )
+        log.error(
+            f"{what}. Nothing is sent meanwhile: the dispatches wait in Odoo without using "
+            f"up an attempt; claiming again in {delay:.0f}s",
+            **fields,
+        )
+        self._on_status(f"waiting for the operator: {what}")
 
     def _failed_turn(self, exc: Exception, delay: float) -> None:
         """Log why the turn failed and what to check (called inside the `except`)."""
@@ -218,6 +258,15 @@ class SendLoop:
         batch, self._ahead = self._ahead, []
         return batch
 
+    def _hand_back_ahead(self) -> list[SendResult]:
+        """While Mailjet refuses our credentials, the batch claimed ahead goes back at once,
+        its attempt given back (nothing of it was sent)."""
+        if self._operator_needed is None or not self._ahead:
+            return []
+        ahead, self._ahead = self._ahead, []
+        self.pdfs.forget([d["id"] for d in ahead])
+        return self._not_attempted(ahead, self._operator_needed)
+
     def _drop_ahead(self, reason: str) -> None:
         """Give up the batch claimed ahead. Nothing of it was sent: its lease expires
         and Odoo hands it out again with `check_mailjet_first`."""
@@ -234,10 +283,12 @@ class SendLoop:
 
     def _summary(self, results: list[SendResult]) -> str:
         outcomes = [r["outcome"] for r in results]
+        tests = outcomes.count("test_sent")
         return (
             f"last batch: {outcomes.count('transmitted')} transmitted, "
-            f"{outcomes.count('retry')} to retry, {outcomes.count('failed')} failed; "
-            f"{self.spool.depth()} waiting for Odoo"
+            f"{outcomes.count('retry')} to retry, {outcomes.count('failed')} failed"
+            + (f", {tests} test sends" if tests else "")
+            + f"; {self.spool.depth()} waiting for Odoo"
         )
 
     # Reporting.
@@ -305,10 +356,27 @@ class SendLoop:
                 "transmitted: Mailjet accepted the email",
                 message_ids=[r["message_id"] for r in result.get("recipients", [])],
             )
+        elif outcome == "test_sent":
+            self.metrics.test_sent.inc()
+            bound.info("test send: Mailjet checked the email in sandbox mode and sent nothing")
+        elif outcome == "failed" and result.get("error", {}).get("code") == GAVE_UP:
+            self.metrics.failed.inc()
+            self.metrics.given_up.inc()
+            bound.warning(
+                "failed: courierd gave up on this dispatch (COURIER_MAX_ATTEMPTS or "
+                "COURIER_MAX_AGE_HOURS); the sender gets an activity to send it again",
+                error=result.get("error"),
+            )
         elif outcome == "failed":
             self.metrics.failed.inc()
             bound.warning(
                 "failed: Mailjet refused the email; the sender gets an activity to correct it",
+                error=result.get("error"),
+            )
+        elif result.get("attempted") is False:
+            self.metrics.retried.inc()
+            bound.info(
+                "handed back to Odoo without using up an attempt: nothing was sent",
                 error=result.get("error"),
             )
         else:
@@ -321,23 +389,28 @@ class SendLoop:
     def _observe_lag(self, batch: Sequence[ClaimedDispatch], since_claim: float) -> None:
         # The contract's claim result may carry `queued_at`; without it, the time from
         # claim to send is the part of the lag courierd can see.
-        queued = [t for d in batch if (t := _parse_time(d.get("queued_at")))]
+        queued = [t for d in batch if (t := parse_time(d.get("queued_at")))]
         lag = (self._clock() - min(queued)).total_seconds() if queued else since_claim
         self.metrics.queue_lag.set(max(0.0, lag))
 
     # Processing a batch (never raises for Mailjet trouble: it becomes results).
 
     def process(self, batch: Sequence[ClaimedDispatch]) -> list[SendResult]:
-        now = iso_time(self._clock())
+        clock = self._clock()
+        now = iso_time(clock)
         results: dict[int, SendResult] = {}
         to_send: list[ClaimedDispatch] = []
         for dispatch in batch:
             _bound(dispatch).info("claimed", attempts=dispatch.get("attempts"))
+            beyond = self.settings.retry_bound.exceeded(dispatch, clock)
             if dispatch.get("check_mailjet_first"):
-                found = self._look_up(dispatch, now)
+                found = self._look_up(dispatch, now, beyond)
                 if found is not None:
                     results[dispatch["id"]] = found
                     continue
+            if beyond is not None:
+                results[dispatch["id"]] = gave_up_result(dispatch, beyond, time=now)
+                continue
             to_send.append(dispatch)
 
         to_send = self._with_pdfs(to_send, results, now)
@@ -363,13 +436,27 @@ class SendLoop:
             attempts_of(dispatch), self.settings.retry_policy, self._jitter(), floor
         )
 
-    def _look_up(self, dispatch: ClaimedDispatch, now: str) -> SendResult | None:
-        """A result when the dispatch must not be sent now (found, or lookup failed)."""
+    def _look_up(
+        self, dispatch: ClaimedDispatch, now: str, beyond: str | None
+    ) -> SendResult | None:
+        """A result when the dispatch must not be sent now (found, or lookup failed).
+
+        `beyond`: why the dispatch is past the retry bound; then a failed lookup gives up
+        on it (saying so) instead of retrying once more.
+        """
         bound = _bound(dispatch)
+        if self._operator_needed is not None:
+            return self._not_attempted([dispatch], self._operator_needed)[0]
         try:
             result = self.mail.find_sent(dispatch, time=now)
         except MailProviderCallFailed as exc:
             self.metrics.send_errors.labels(kind=exc.failure.kind).inc()
+            if call_decision(exc.failure) is CallDecision.WAIT_FOR_OPERATOR:
+                self._operator_needed = exc.failure
+                return self._not_attempted([dispatch], exc.failure)[0]
+            if beyond is not None:
+                unchecked = f"{failure_code(exc.failure)}: {exc.failure.message}"
+                return gave_up_result(dispatch, beyond, time=now, unchecked=unchecked)
             bound.warning(
                 "cannot check at Mailjet whether an earlier attempt went out; not sending "
                 "until that is known",
@@ -425,34 +512,71 @@ class SendLoop:
         return ready
 
     def _send(self, call: list[tuple[ClaimedDispatch, Message]], now: str) -> list[SendResult]:
+        batch = [d for d, _ in call]
+        if self._operator_needed is not None:
+            return self._not_attempted(batch, self._operator_needed)
         try:
             return self.mail.send(
                 call, time=now, policy=self.settings.retry_policy, jitter=self._jitter()
             )
         except MailProviderCallFailed as exc:
-            return self._call_failed([d for d, _ in call], exc.failure, now)
+            failure = exc.failure
         except Exception as exc:
             log.exception("unexpected error while sending to Mailjet")
             failure = CallFailure(FailureKind.BAD_RESPONSE, f"unexpected error: {exc}")
-            return self._call_failed([d for d, _ in call], failure, now)
+        self.metrics.send_errors.labels(kind=failure.kind).inc()
+        decision = call_decision(failure)
+        if decision is CallDecision.ISOLATE:
+            return self._isolate(call, failure, now)
+        if decision is CallDecision.WAIT_FOR_OPERATOR:
+            self._operator_needed = failure
+            return self._not_attempted(batch, failure)
+        return self._call_failed(batch, failure, now)
+
+    def _isolate(
+        self, call: list[tuple[ClaimedDispatch, Message]], failure: CallFailure, now: str
+    ) -> list[SendResult]:
+        """Mailjet refused the whole call for what it carries: nothing was sent. Alone, the
+        dispatch fails with Mailjet's reason; else each half is sent again on its own."""
+        fields = {"status": failure.status, "error": failure.message, "code": failure.code}
+        if len(call) == 1:
+            dispatch = call[0][0]
+            _bound(dispatch).warning(
+                "Mailjet refuses this email's call as a whole even alone; it fails with "
+                "Mailjet's reason",
+                related_to=list(failure.related_to),
+                **fields,
+            )
+            return [refused_result(dispatch, failure, now)]
+        log.warning(
+            f"Mailjet refused a call of {len(call)} emails as a whole "
+            f"({failure_code(failure)}); sending each half again to find the email at fault",
+            dispatch_ids=[d["id"] for d, _ in call],
+            **fields,
+        )
+        half = len(call) // 2
+        return self._send(call[:half], now) + self._send(call[half:], now)
+
+    def _not_attempted(
+        self, batch: list[ClaimedDispatch], failure: CallFailure
+    ) -> list[SendResult]:
+        return not_attempted_results(
+            batch,
+            failure,
+            time=iso_time(self._clock()),
+            retry_after=retry_after_seconds(1, self.settings.retry_policy, self._jitter()),
+        )
 
     def _call_failed(
         self, batch: list[ClaimedDispatch], failure: CallFailure, now: str
     ) -> list[SendResult]:
-        self.metrics.send_errors.labels(kind=failure.kind).inc()
         fields = {
             "dispatch_ids": [d["id"] for d in batch],
             "custom_ids": [d["custom_id"] for d in batch],
             "status": failure.status,
             "error": failure.message,
         }
-        if failure.kind is FailureKind.AUTH:
-            log.error(
-                "Mailjet refused our credentials; nothing is sent until "
-                "COURIER_MAILJET_API_KEY / COURIER_MAILJET_API_SECRET are fixed",
-                **fields,
-            )
-        elif failure.kind is FailureKind.RATE_LIMITED:
+        if failure.kind is FailureKind.RATE_LIMITED:
             log.warning("Mailjet asks us to slow down (429); the batch is retried later", **fields)
         else:
             log.warning(
