@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     batch_size: int = Field(50, ge=1, le=50)
     lease_seconds: int = Field(300, ge=30)
     idle_seconds: float = Field(2.0, gt=0, le=300)
+    # How long an empty claim waits in Odoo for a send to be queued (a long poll; 0: none).
+    claim_wait_seconds: float = Field(10.0, ge=0, le=60)
     pdf_concurrency: int = Field(8, ge=1, le=32)
     pdf_batch_size: int = Field(5, ge=1, le=50)
     retry_base_seconds: int = Field(30, ge=1)
@@ -338,6 +340,12 @@ def _cross_field_problems(settings: Settings) -> list[str]:
             f"COURIER_RETRY_BASE_SECONDS ({settings.retry_base_seconds}): the longest wait "
             "between two attempts cannot be shorter than the first; raise "
             "COURIER_RETRY_MAX_SECONDS or lower COURIER_RETRY_BASE_SECONDS"
+        )
+    if settings.claim_wait_seconds and settings.claim_wait_seconds >= settings.odoo_timeout - 5:
+        problems.append(
+            f"COURIER_CLAIM_WAIT_SECONDS ({settings.claim_wait_seconds:g}) leaves no time "
+            f"within COURIER_ODOO_TIMEOUT ({settings.odoo_timeout:g}): a claim that waits for "
+            "a send would time out; keep the wait at least 5 seconds below the timeout"
         )
     if (
         settings.webhook_password is not None

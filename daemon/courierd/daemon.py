@@ -178,6 +178,7 @@ def _start(
             batch_size=settings.batch_size,
             lease_seconds=settings.lease_seconds,
             idle_seconds=settings.idle_seconds,
+            claim_wait_seconds=settings.claim_wait_seconds,
             retry_policy=RetryPolicy(settings.retry_base_seconds, settings.retry_max_seconds),
             retry_bound=RetryBound(settings.max_attempts, timedelta(hours=settings.max_age_hours)),
         ),

@@ -34,7 +34,8 @@ def claim_payload(
         (dispatch_id,),
     ).fetchall()
     attachments = []
-    if d["pdf_base64"]:
+    # Link only: the email carries the web document's link, not the PDF.
+    if d["pdf_base64"] and not d["link_only"]:
         attachments.append(
             {
                 "filename": pdf_filename(d["invoice_name"]),
@@ -56,7 +57,8 @@ def claim_payload(
         "html": d["body_html"],
         "text": d["body_text"],
         "attachments": attachments,
-        "pdf_pending": not d["pdf_base64"],
+        "pdf_pending": not d["pdf_base64"] and not d["link_only"],
+        "link_only": bool(d["link_only"]),
         "web_url": d["web_url"],
         "track_opens": bool(d["track_opens"]),
         "track_clicks": bool(d["track_clicks"]),

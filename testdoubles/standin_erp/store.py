@@ -44,6 +44,10 @@ MAX_OPEN_TRACKING = 500
 # The addon's bounds (addon/invoice_courier/tools/contract_args.py), same errors.
 MAX_LEASE_SECONDS = 86400
 MAX_AGE_DAYS = 36500
+MAX_CLAIM_WAIT_SECONDS = 60
+# A waiting claim looks again this often: a send queued by another process sharing
+# the database file, or a retry coming due, wakes no condition here.
+CLAIM_WAIT_SLICE_SECONDS = 0.1
 
 
 def _as_int(value: Any, field: str) -> int:
@@ -53,6 +57,19 @@ def _as_int(value: Any, field: str) -> int:
         return int(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise ValidationError(f"{field}: expected an integer, got {value!r}") from exc
+
+
+def _as_wait_seconds(value: Any) -> float:
+    try:
+        seconds = math.nan if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError, OverflowError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds > MAX_CLAIM_WAIT_SECONDS:
+        raise ValidationError(
+            f"wait_seconds: expected a number of seconds up to {MAX_CLAIM_WAIT_SECONDS}, "
+            f"got {value!r}"
+        )
+    return max(0.0, seconds)
 
 
 class CourierStore:
@@ -68,6 +85,9 @@ class CourierStore:
         # Time a PDF render takes (about 1.3 s in real Odoo); slept outside the lock.
         self.render_seconds = render_seconds
         self._lock = threading.Lock()
+        # Waiting claims sleep on it; seeds and retries bump the generation and wake them.
+        self._queued = threading.Condition()
+        self._queued_generation = 0
         self._conn = sqlite3.connect(
             str(path) if path else ":memory:",
             check_same_thread=False,
@@ -103,6 +123,7 @@ class CourierStore:
         *,
         with_pdf: bool = True,
         pdf_base64: str | None = None,
+        link_only: bool = False,
         move_type: str = "out_invoice",
         lang: str = "en_US",
         sender_email: str = SENDER_EMAIL,
@@ -132,7 +153,18 @@ class CourierStore:
                 invoice_id = self._insert_invoice(conn, now, tag, move_type, lang, with_pdf, pdf)
                 ids.append(self._insert_dispatch(conn, now, invoice_id, addresses, sender_email))
                 refresh_invoice_state(conn, invoice_id)
+            if link_only:
+                # The company's "Send the link only", as the addon stores it on each send.
+                conn.executemany(
+                    "UPDATE dispatch SET link_only = 1 WHERE id = ?", [(i,) for i in ids]
+                )
+        self._wake_claims()
         return ids
+
+    def _wake_claims(self) -> None:
+        with self._queued:
+            self._queued_generation += 1
+            self._queued.notify_all()
 
     def _insert_invoice(
         self,
@@ -208,7 +240,22 @@ class CourierStore:
 
     # ---------------------------------------------------------- contract: claim
 
-    def claim(self, worker_id: Any, limit: Any, lease_seconds: Any) -> list[dict[str, Any]]:
+    def claim(
+        self, worker_id: Any, limit: Any, lease_seconds: Any, wait_seconds: Any = 0
+    ) -> list[dict[str, Any]]:
+        """courier_claim; with nothing to claim, it waits up to `wait_seconds` for a send."""
+        deadline = time.monotonic() + _as_wait_seconds(wait_seconds)
+        while True:
+            generation = self._queued_generation
+            claimed = self._claim_now(worker_id, limit, lease_seconds)
+            remaining = deadline - time.monotonic()
+            if claimed or remaining <= 0:
+                return claimed
+            with self._queued:
+                if generation == self._queued_generation:
+                    self._queued.wait(min(remaining, CLAIM_WAIT_SLICE_SECONDS))
+
+    def _claim_now(self, worker_id: Any, limit: Any, lease_seconds: Any) -> list[dict[str, Any]]:
         if not isinstance(worker_id, str) or not worker_id:
             raise ValidationError(f"worker_id: expected a non-empty string, got {worker_id!r}")
         limit = max(1, min(_as_int(limit, "limit"), MAX_CLAIM))
@@ -316,6 +363,8 @@ class CourierStore:
         with self._transaction() as conn:
             for result in results:
                 counts[apply_report(conn, result)] += 1
+        if counts["retry"]:
+            self._wake_claims()
         return counts
 
     # --------------------------------------------------------- contract: ingest

@@ -262,6 +262,15 @@ def test_retry_max_below_retry_base_names_both(required_env):
     assert load_settings(None)[0].retry_max_seconds == 600  # equal is fine
 
 
+def test_claim_wait_must_leave_room_within_the_odoo_timeout(required_env):
+    assert load_settings(None)[0].claim_wait_seconds == 10  # the long poll is on by default
+    required_env.setenv("COURIER_ODOO_TIMEOUT", "12")
+    text = _problems()
+    assert "COURIER_CLAIM_WAIT_SECONDS (10) leaves no time within COURIER_ODOO_TIMEOUT (12)" in text
+    required_env.setenv("COURIER_CLAIM_WAIT_SECONDS", "0")
+    assert load_settings(None)[0].claim_wait_seconds == 0  # 0: no wait, no constraint
+
+
 @pytest.mark.parametrize("content", ["", "\n  \n", "# only a comment\n"])
 @pytest.mark.parametrize("key", ["COURIER_EVENT_MAPPING", "COURIER_MESSAGE_MAPPING"])
 def test_empty_mapping_file_is_refused(tmp_path, required_env, key, content):

@@ -133,3 +133,16 @@ def test_clone_has_its_own_connection():
     client.claim("w1", 1, 300)
     client.clone().claim("w1", 1, 300)
     assert world.logins == 2
+
+
+def test_a_waiting_claim_passes_its_wait_and_a_plain_claim_stays_as_before():
+    """wait_seconds only when asked: an addon older than the long poll takes three arguments."""
+    world = World()
+    world.script = [[], []]
+    client = world.client()
+    client.claim("w1", 50, 300, wait_seconds=10)
+    client.claim("w1", 50, 300)
+    assert world.calls == [
+        ("courier.dispatch", "courier_claim", ["w1", 50, 300, 10]),
+        ("courier.dispatch", "courier_claim", ["w1", 50, 300]),
+    ]

@@ -97,6 +97,8 @@ def daemon_env(erp: _ErpLogin, mailjet_url: str, state_dir: Path, worker_id: str
         "COURIER_MAILJET_API_URL": mailjet_url,
         "COURIER_WORKER_ID": worker_id,
         "COURIER_IDLE_SECONDS": "0.2",
+        # A short long poll: an idle courierd stops within a second at the test's end.
+        "COURIER_CLAIM_WAIT_SECONDS": "1",
         "COURIER_HTTP_PORT": str(free_port()),
         "COURIER_STATE_DIR": str(state_dir),
         "COURIER_LOG_FORMAT": "json",

@@ -3,11 +3,14 @@
 """Counts a customer's visit of an invoice's portal page as a view."""
 
 import hashlib
+import logging
 
 from odoo import http
 from odoo.addons.account.controllers.portal import PortalAccount
-from odoo.exceptions import AccessError, MissingError
+from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
+
+_logger = logging.getLogger(__name__)
 
 
 class CourierPortalAccount(PortalAccount):
@@ -36,9 +39,39 @@ class CourierPortalAccount(PortalAccount):
                     url=invoice_sudo.get_base_url() + httprequest.path,
                     visitor=self._courier_visitor(access_token, httprequest),
                 )
+        self._courier_ensure_link_only_pdf(invoice_id, access_token, report_type)
         return super().portal_my_invoice_detail(
             invoice_id, access_token=access_token, report_type=report_type, download=download, **kw
         )
+
+    def _courier_ensure_link_only_pdf(self, invoice_id, access_token, report_type):
+        """Make the PDF of an invoice sent link-only when its page or PDF is first asked for.
+
+        Such an email carries no PDF and none is made for it; without a stored
+        PDF, Odoo's portal would show and hand out a pro forma instead of the
+        invoice. Stored as Odoo's Send stores it, so it is made once.
+        """
+        if report_type not in (None, "html", "pdf"):
+            return
+        try:
+            invoice_sudo = self._document_check_access("account.move", invoice_id, access_token)
+        except (AccessError, MissingError):
+            return
+        if (
+            invoice_sudo.state != "posted"
+            or invoice_sudo.invoice_pdf_report_id
+            or not invoice_sudo.courier_dispatch_ids.filtered("link_only")
+        ):
+            return
+        try:
+            invoice_sudo._courier_ensure_pdf()
+        except UserError as exc:
+            _logger.warning(
+                "The PDF of %s could not be made for its web page (%s); the page shows "
+                "Odoo's pro forma meanwhile. Check wkhtmltopdf.",
+                invoice_sudo.display_name,
+                exc,
+            )
 
     @staticmethod
     def _courier_visitor(access_token, httprequest):

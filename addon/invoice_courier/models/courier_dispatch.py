@@ -1,13 +1,17 @@
 # Copyright 2026 Invoice Courier
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 import base64
+import select
+import time
 import uuid
 from collections import defaultdict
+from contextlib import closing
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from markupsafe import Markup, escape
+from odoo import _, api, fields, models, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import html2plaintext
+from odoo.tools import SQL, html2plaintext
 
 from ..compat import MODEL_CONSTRAINTS
 from ..tools import contract_args
@@ -18,6 +22,9 @@ from ..tools.courier_time import parse_iso, to_iso
 # holds row locks and builds base64 payloads in one transaction.
 MAX_CLAIM = 200
 DEFAULT_RETRY_SECONDS = 60
+# PostgreSQL channel a waiting claim listens on: NOTIFY'd by every transaction that
+# queues a send (delivered when it commits, never when it rolls back).
+QUEUED_CHANNEL = "invoice_courier_queued"
 
 
 class CourierDispatch(models.Model):
@@ -63,6 +70,13 @@ class CourierDispatch(models.Model):
         help="Sent to Mailjet as CustomID: finds this send at Mailjet and in its events.",
     )
     web_url = fields.Char(string="Web document URL", readonly=True)
+    link_only = fields.Boolean(
+        string="Link only",
+        readonly=True,
+        copy=False,
+        help="Sent with the link to the web document instead of the PDF (the company's "
+        "setting when the send was queued).",
+    )
     lease_owner = fields.Char(readonly=True, copy=False)
     lease_expires_at = fields.Datetime(readonly=True, copy=False)
     attempts = fields.Integer(default=0, readonly=True, copy=False)
@@ -128,13 +142,40 @@ class CourierDispatch(models.Model):
             if not vals.get("web_url"):
                 # get_portal_url() carries the access token (created when missing).
                 vals["web_url"] = move.get_base_url() + move.get_portal_url()
+            vals["link_only"] = company.courier_link_only
+            if vals["link_only"]:
+                vals["body_html"] = self._courier_body_with_link(
+                    move, vals.get("body_html"), vals["web_url"]
+                )
             vals["state"] = "queued"
             vals["queued_at"] = now
             vals.setdefault("requested_by_id", self.env.user.id)
         dispatches = super().create(vals_list)
         dispatches._courier_keep_uploads_with_invoice()
         dispatches.move_id._courier_refresh_state()
+        self._courier_notify_queued()
         return dispatches
+
+    @api.model
+    def _courier_notify_queued(self):
+        """Wake the claims waiting for a send (courier_claim's wait_seconds) once this commits."""
+        self.env.cr.execute(SQL("SELECT pg_notify(%s, '')", QUEUED_CHANNEL))
+
+    @api.model
+    def _courier_body_with_link(self, move, body_html, web_url):
+        """The body of a link-only email: it must carry the web document's link.
+
+        The template's button has it; a body edited without it gets a line with
+        the link, in the customer's language.
+        """
+        body = Markup(body_html or "")
+        if web_url in body or escape(web_url) in body:
+            return body
+        lang = move.partner_id.lang or move.company_id.partner_id.lang or self.env.lang
+        text = self.with_context(lang=lang).env._(
+            "View and download %(document)s online:", document=move.name
+        )
+        return body + Markup('<p>%s <a href="%s">%s</a></p>') % (text, web_url, web_url)
 
     def _courier_keep_uploads_with_invoice(self):
         """Files uploaded in the compose window become the invoice's files.
@@ -217,11 +258,76 @@ class CourierDispatch(models.Model):
             raise AccessError(_("Only the Courier daemon can call the Invoice Courier contract."))
 
     @api.model
-    def courier_claim(self, worker_id, limit, lease_seconds):
+    def courier_claim(self, worker_id, limit, lease_seconds, wait_seconds=0):
+        """Claim up to `limit` sends; with nothing to claim, wait up to `wait_seconds` for one.
+
+        The wait is a long poll: it listens on QUEUED_CHANNEL, so a send queued
+        meanwhile is claimed and returned as soon as its transaction commits, and
+        an idle daemon makes one call per wait instead of one per poll.
+        """
         self._courier_check_daemon()
         worker_id = contract_args.as_worker_id(self.env, worker_id)
         limit = max(1, min(contract_args.as_int(self.env, limit, "limit"), MAX_CLAIM))
         lease_seconds = contract_args.as_lease_seconds(self.env, lease_seconds)
+        wait_seconds = contract_args.as_wait_seconds(self.env, wait_seconds)
+        claimed, payloads = self._courier_claim_now(worker_id, limit, lease_seconds)
+        # A test cursor cannot start a fresh transaction (its rollback would undo the
+        # test's own data): under tests the claim answers at once.
+        if claimed or not wait_seconds or not isinstance(self.env.cr, sql_db.Cursor):
+            return payloads
+        return self._courier_claim_waiting(worker_id, limit, lease_seconds, wait_seconds)
+
+    @api.model
+    def _courier_claim_waiting(self, worker_id, limit, lease_seconds, wait_seconds):
+        """Listen for queued sends and claim again on each, until one is claimed or time is up.
+
+        Nothing was written by the empty claim before, so each look rolls the
+        request's transaction back to see what was committed since. The listening
+        connection is its own (LISTEN takes effect at commit and notifications
+        arrive between transactions); the look after LISTEN closes the gap
+        between the first claim and the listening.
+        """
+        deadline = time.monotonic() + wait_seconds
+        with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as listener:
+            listener.execute(SQL("LISTEN %s", SQL.identifier(QUEUED_CHANNEL)))
+            listener.commit()
+            connection = listener._cnx
+            try:
+                while True:
+                    self.env.cr.rollback()
+                    claimed, payloads = self._courier_claim_now(worker_id, limit, lease_seconds)
+                    # A retry or an expired lease becomes claimable without a notification.
+                    remaining = min(deadline - time.monotonic(), self._courier_seconds_until_due())
+                    if claimed or remaining <= 0:
+                        return payloads
+                    if select.select([connection], [], [], remaining)[0]:
+                        connection.poll()
+                        connection.notifies.clear()
+            finally:
+                listener.execute(SQL("UNLISTEN %s", SQL.identifier(QUEUED_CHANNEL)))
+                listener.commit()
+
+    @api.model
+    def _courier_seconds_until_due(self):
+        """Seconds until the next retry or lease expiry makes a send claimable (inf: none)."""
+        self.env.cr.execute(
+            """
+            SELECT EXTRACT(EPOCH FROM MIN(due) - (clock_timestamp() AT TIME ZONE 'UTC'))
+              FROM (SELECT next_attempt_at AS due FROM courier_dispatch
+                     WHERE state = 'queued' AND next_attempt_at IS NOT NULL
+                    UNION ALL
+                    SELECT lease_expires_at FROM courier_dispatch
+                     WHERE state = 'sending' AND lease_expires_at IS NOT NULL) AS dues
+            """
+        )
+        seconds = self.env.cr.fetchone()[0]
+        # A little past the due second: the claim compares with whole seconds.
+        return float("inf") if seconds is None else max(0.0, float(seconds)) + 0.05
+
+    @api.model
+    def _courier_claim_now(self, worker_id, limit, lease_seconds):
+        """(whether anything was claimed, the payloads): a claimed send whose
+        attachments the requester may no longer read fails instead of being handed out."""
         now = fields.Datetime.now()
         # Pending ORM writes must reach the table before raw SQL reads it.
         self.env.flush_all()
@@ -241,7 +347,7 @@ class CourierDispatch(models.Model):
         )
         ids = [row[0] for row in cr.fetchall()]
         if not ids:
-            return []
+            return False, []
         cr.execute(
             """
             UPDATE courier_dispatch
@@ -277,7 +383,7 @@ class CourierDispatch(models.Model):
                 )
                 continue
             payloads.append(dispatch._courier_payload())
-        return payloads
+        return True, payloads
 
     def _courier_forbidden_attachments(self):
         """The attachments the person who asked for this send may not read (now).
@@ -300,7 +406,9 @@ class CourierDispatch(models.Model):
         move = self.move_id
         company = self.company_id
         pdf = move.invoice_pdf_report_id
-        attachments = [self._courier_attachment_data(pdf)] if pdf else []
+        # Link only: the email carries the web document's link, and the PDF is
+        # neither sent nor rendered for it (the portal renders it when first asked).
+        attachments = [self._courier_attachment_data(pdf)] if pdf and not self.link_only else []
         attachments += [
             self._courier_attachment_data(attachment)
             for attachment in self.attachment_ids
@@ -324,7 +432,8 @@ class CourierDispatch(models.Model):
             "html": self.body_html or "",
             "text": html2plaintext(self.body_html or ""),
             "attachments": attachments,
-            "pdf_pending": not pdf,
+            "pdf_pending": not pdf and not self.link_only,
+            "link_only": self.link_only,
             "web_url": self.web_url,
             "track_opens": company.courier_track_opens,
             "track_clicks": company.courier_track_clicks,
@@ -425,6 +534,9 @@ class CourierDispatch(models.Model):
                 test_sent |= dispatch
         if test_sent:
             test_sent._courier_log_test_sends()
+        if counts["retry"]:
+            # Waiting claims take the retries' times into account.
+            self._courier_notify_queued()
         if transmitted:
             # Effects shared by the batch go out together: one event insert,
             # one write, one batch of chatter notes.

@@ -16,3 +16,9 @@ class ResCompany(models.Model):
     )
     courier_track_opens = fields.Boolean(string="Track opens", default=True)
     courier_track_clicks = fields.Boolean(string="Track clicks", default=True)
+    courier_link_only = fields.Boolean(
+        string="Send the link only",
+        default=False,
+        help="Invoice emails carry the link to the web document instead of the PDF. "
+        "The customer downloads the PDF there; it is made when first asked for.",
+    )

@@ -12,6 +12,7 @@ class ResConfigSettings(models.TransientModel):
     courier_sender_name = fields.Char(related="company_id.courier_sender_name", readonly=False)
     courier_track_opens = fields.Boolean(related="company_id.courier_track_opens", readonly=False)
     courier_track_clicks = fields.Boolean(related="company_id.courier_track_clicks", readonly=False)
+    courier_link_only = fields.Boolean(related="company_id.courier_link_only", readonly=False)
     # Set by whoever deploys courierd (system parameter invoice_courier.webhook_url);
     # shown here so the administrator can paste it into Mailjet. It carries the
     # webhook password: settings administrators only.

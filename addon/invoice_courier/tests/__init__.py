@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     test_compose_wizard,
     test_contract,
     test_history,
+    test_link_only,
     test_odoo_versions,
     test_portal,
     test_ranking,

@@ -440,6 +440,10 @@ class TestAccessControl(CourierCase):
                 lambda: Dispatch.courier_claim("", 1, 60),
                 "worker_id: expected a non-empty string, got ''",
             ),
+            (
+                lambda: Dispatch.courier_claim("w", 1, 60, "soon"),
+                "wait_seconds: expected a number of seconds up to 60, got 'soon'",
+            ),
         ):
             with self.subTest(message=message), self.assertRaises(ValidationError) as refused:
                 call()

@@ -13,7 +13,7 @@ from .contract_common import SENDER, CourierCase
 
 PAYLOAD_KEYS = {
     "id", "custom_id", "attempts", "check_mailjet_first", "company_id", "invoice_id",
-    "sender", "reply_to", "recipients", "subject", "html", "text", "attachments",
+    "sender", "reply_to", "recipients", "subject", "html", "text", "attachments", "link_only",
     "pdf_pending", "web_url", "track_opens", "track_clicks", "queued_at", "last_error",
     "error_code", "invoice",
 }  # fmt: skip

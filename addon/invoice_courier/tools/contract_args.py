@@ -19,6 +19,9 @@ MAX_RECORD_ID = 2**31 - 1
 MAX_LEASE_SECONDS = 86400
 # A hundred years: farther back than any send, and within what a date can hold.
 MAX_AGE_DAYS = 36500
+# A claim that waits for a send holds an HTTP worker and a database connection:
+# a minute at most, well under Odoo's --limit-time-real (120 s by default).
+MAX_CLAIM_WAIT_SECONDS = 60
 
 
 def as_int(env, value, name):
@@ -78,6 +81,23 @@ def as_age_days(env, value):
             )
         )
     return max(0.0, days)
+
+
+def as_wait_seconds(env, value):
+    """A number of seconds from 0 to MAX_CLAIM_WAIT_SECONDS (negative counts as 0)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds > MAX_CLAIM_WAIT_SECONDS:
+        raise ValidationError(
+            env._(
+                "wait_seconds: expected a number of seconds up to %(max)s, got %(value)s",
+                max=MAX_CLAIM_WAIT_SECONDS,
+                value=repr(value),
+            )
+        )
+    return max(0.0, seconds)
 
 
 def is_record_id(number):

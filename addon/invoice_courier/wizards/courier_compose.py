@@ -105,10 +105,16 @@ class CourierCompose(models.TransientModel):
     def _compute_attachment_label(self):
         for wizard in self:
             if wizard.move_id.name and wizard.move_id.name != "/":
-                wizard.attachment_label = _(
-                    "%(filename)s (attached when sent)",
-                    filename=wizard.move_id._get_invoice_report_filename(),
-                )
+                filename = wizard.move_id._get_invoice_report_filename()
+                if wizard.move_id.company_id.courier_link_only:
+                    wizard.attachment_label = _(
+                        "%(filename)s (not attached: the email carries the link to it)",
+                        filename=filename,
+                    )
+                else:
+                    wizard.attachment_label = _(
+                        "%(filename)s (attached when sent)", filename=filename
+                    )
             else:
                 wizard.attachment_label = False
 

@@ -70,6 +70,7 @@ class ClaimedDispatch(TypedDict, total=False):
     text: str
     attachments: list[Attachment]
     pdf_pending: bool
+    link_only: bool  # the email carries the web document's link, not the PDF
     web_url: OdooText
     track_opens: bool
     track_clicks: bool

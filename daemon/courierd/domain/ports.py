@@ -36,7 +36,11 @@ Message = dict[str, Any]
 class DispatchQueue(Protocol):
     """The send loop's ERP: `courier_claim` and `courier_report`."""
 
-    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[ClaimedDispatch]: ...
+    def claim(
+        self, worker_id: str, limit: int, lease_seconds: int, wait_seconds: float = 0.0
+    ) -> list[ClaimedDispatch]:
+        """Claim up to `limit`; with none queued, Odoo waits up to `wait_seconds` for one."""
+        ...
 
     def report(self, results: list[SendResult]) -> dict[str, int]: ...
 

@@ -166,13 +166,18 @@ class ErpClient:
     # The answers are taken as docs/contract.md describes them (the casts say so): the
     # addon and the stand-in ERP are held to it by the contract tests.
 
-    def claim(self, worker_id: str, limit: int, lease_seconds: int) -> list[ClaimedDispatch]:
+    def claim(
+        self, worker_id: str, limit: int, lease_seconds: int, wait_seconds: float = 0.0
+    ) -> list[ClaimedDispatch]:
+        # wait_seconds only when waiting: an addon older than the long poll takes three.
+        waiting = {"wait_seconds": wait_seconds} if wait_seconds > 0 else {}
         answer = self._call(
             DISPATCH_MODEL,
             "courier_claim",
             worker_id=worker_id,
             limit=limit,
             lease_seconds=lease_seconds,
+            **waiting,
         )
         return cast(list[ClaimedDispatch], answer)
 

@@ -20,6 +20,10 @@ send or a report. The next turn takes that batch instead of claiming, unless hal
 its lease has gone by (then it is left to expire and is claimed again with
 `check_mailjet_first`; nothing of it was sent).
 
+Waiting for work: with `claim_wait_seconds`, a claim that finds nothing queued waits
+in Odoo (a long poll on PostgreSQL's LISTEN/NOTIFY) and answers as soon as a send is
+queued, so a user's click is sent within the turn's own time, not at the next poll.
+
 Odoo being down never ends the loop: it waits with a growing delay and tries again.
 Mailjet refusing courierd's credentials (or a URL that is not Mailjet's) neither: the
 batch is handed back without using up an attempt, and the loop waits, saying what to
@@ -83,6 +87,8 @@ class LoopSettings:
     batch_size: int = 50
     lease_seconds: int = 300
     idle_seconds: float = 2.0
+    # An empty claim waits this long in Odoo for a send (a long poll); 0: claim and pause.
+    claim_wait_seconds: float = 0.0
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     retry_bound: RetryBound = field(default_factory=RetryBound)
 
@@ -135,6 +141,7 @@ class SendLoop:
         failures = 0
         refusals = 0
         while not stop.is_set() or self._ahead:
+            turn_started = time.monotonic()
             try:
                 claimed = self.turn()
             except Exception as exc:
@@ -157,7 +164,9 @@ class SendLoop:
                 continue
             refusals = 0
             if claimed == 0:
-                stop.wait(self.settings.idle_seconds)
+                # A claim that waited in Odoo for a send was the pause: claim again at once.
+                spent = time.monotonic() - turn_started
+                stop.wait(max(0.0, self.settings.idle_seconds - spent))
         self._final_flush()
 
     def _wait_for_operator(self, failure: CallFailure, delay: float) -> None:
@@ -211,7 +220,7 @@ class SendLoop:
         """One turn; returns how many dispatches were claimed. Raises when Odoo fails."""
         self.flush_spool()
         started = time.monotonic()
-        batch = self._take_ahead() or self._claim()
+        batch = self._take_ahead() or self._claim(wait=True)
         if batch:
             self._claim_ahead(batch)
             results = self.process(batch)
@@ -222,9 +231,21 @@ class SendLoop:
         self.health.turned(self.spool.depth())
         return len(batch)
 
-    def _claim(self) -> list[ClaimedDispatch]:
+    def _claim(self, wait: bool = False) -> list[ClaimedDispatch]:
+        """Claim a batch. `wait`: with none queued, Odoo answers as soon as one is (or
+        after `claim_wait_seconds`), so a new send is taken at once, not at the next poll.
+        Never while stopping, and never for the batch claimed ahead: the batch in hand
+        must not wait for it."""
+        seconds = self.settings.claim_wait_seconds if wait and not self._stop.is_set() else 0.0
+        if seconds <= 0:
+            return self.erp.claim(
+                self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
+            )
         return self.erp.claim(
-            self.settings.worker_id, self.settings.batch_size, self.settings.lease_seconds
+            self.settings.worker_id,
+            self.settings.batch_size,
+            self.settings.lease_seconds,
+            wait_seconds=seconds,
         )
 
     @staticmethod
