@@ -31,6 +31,7 @@ from courierd.mailjet.event_mapping import EventMapping, load_event_mapping
 from courierd.mailjet.message_mapping import load_message_mapping, make_message_builder
 from courierd.mailjet.messages import MessageBuilder
 from courierd.mailjet.provider import MailjetHistory, MailjetSender
+from courierd.mailjet.webhook_body import MAX_BODY_BYTES
 from courierd.mailjet.webhook_receiver import WebhookReceiver
 from courierd.odoo.client import ErpClient
 from courierd.odoo.pdf_renderer import PdfRenderer
@@ -229,7 +230,9 @@ def _start_webhook(
     )
     host, port = settings.webhook_host, settings.webhook_port
     server = _opened(
-        lambda: RouteServer(host, port, receiver.routes(), "webhook", quiet=True),
+        lambda: RouteServer(
+            host, port, receiver.routes(), "webhook", quiet=True, max_body_bytes=MAX_BODY_BYTES
+        ),
         f"listen on {host}:{port}",
         "check COURIER_WEBHOOK_HOST / COURIER_WEBHOOK_PORT",
     )

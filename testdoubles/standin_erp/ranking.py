@@ -19,6 +19,9 @@ STATUS_RANK: dict[str, int] = {
     "bounced": 80,
 }
 
+# Unsubscribed and worse: statuses whose event detail is the recipient's error text.
+NEGATIVE_RANK = STATUS_RANK["unsubscribed"]
+
 # `viewed` is an invoice-level fact: stored against the recipient, never ranked.
 EVENT_TYPES = frozenset(STATUS_RANK) - {"queued"} | {"viewed"}
 EVENT_SOURCES = frozenset({"mailjet_webhook", "mailjet_poll", "portal", "daemon"})

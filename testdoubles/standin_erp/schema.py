@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS event (
     user_agent TEXT,
     detail TEXT,
     web_document INTEGER NOT NULL DEFAULT 0,
+    min_seconds_after_delivery INTEGER NOT NULL DEFAULT 0,
     payload TEXT,
     dedupe_key TEXT NOT NULL UNIQUE,
     recipient_id INTEGER REFERENCES recipient(id),
@@ -75,6 +76,7 @@ CREATE TABLE IF NOT EXISTS event (
     move_id INTEGER NOT NULL REFERENCES invoice(id)
 );
 CREATE INDEX IF NOT EXISTS event_recipient ON event (recipient_id);
+CREATE INDEX IF NOT EXISTS event_move ON event (move_id);
 CREATE TABLE IF NOT EXISTS invoice_note (
     id INTEGER PRIMARY KEY,
     move_id INTEGER NOT NULL REFERENCES invoice(id),

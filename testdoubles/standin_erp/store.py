@@ -477,6 +477,16 @@ class CourierStore:
             ).fetchall()
             return [dict(r) for r in rows]
 
+    def viewed_at(self, dispatch_id: int) -> str | None:
+        """The courier_viewed_at of the dispatch's invoice (None: not viewed)."""
+        with self._lock:
+            row = self._conn.execute(
+                """SELECT i.courier_viewed_at FROM invoice i
+                   JOIN dispatch d ON d.move_id = i.id WHERE d.id = ?""",
+                (dispatch_id,),
+            ).fetchone()
+            return row[0] if row else None
+
     def event_count(self) -> int:
         with self._lock:
             (count,) = self._conn.execute("SELECT COUNT(*) FROM event").fetchone()

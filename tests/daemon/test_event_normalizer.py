@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -9,7 +10,11 @@ import pytest
 from courierd.domain.errors import RejectedEvent
 from courierd.domain.tracking import TrackingEvent
 from courierd.mailjet.event_mapping import EventMapping, ScannerGuardSettings
-from courierd.mailjet.event_normalizer import mailjet_dedupe_key, normalize_mailjet_event
+from courierd.mailjet.event_normalizer import (
+    OversizedNumber,
+    mailjet_dedupe_key,
+    normalize_mailjet_event,
+)
 
 MESSAGE_ID = 1152921504606846976
 T0 = 1790000000  # 2026-09-21T14:13:20Z
@@ -64,7 +69,7 @@ def test_the_contract_shape_round_trips() -> None:
     contract = event.to_contract()
     assert set(contract) == {
         "dedupe_key", "type", "time", "source", "message_id", "custom_id", "email", "url",
-        "user_agent", "detail", "web_document", "payload",
+        "user_agent", "detail", "web_document", "min_seconds_after_delivery", "payload",
     }  # fmt: skip
     assert TrackingEvent.from_contract(contract) == event
 
@@ -116,14 +121,26 @@ def test_a_type_mapped_to_ignore_is_accepted_and_dropped() -> None:
 @pytest.mark.parametrize(
     ("obj", "reason"),
     [
-        (["not", "an", "object"], "an event must be a JSON object"),
-        ({"time": T0, "MessageID": 1}, "the event has no 'event' type"),
+        (["not", "an", "object"], "an event must be a JSON object, got ['not', 'an', 'object']"),
+        ({"time": T0, "MessageID": 1}, "the event has no 'event' type (got None)"),
         (mailjet("forward"), "unknown event type 'forward'"),
-        (mailjet("sent", MessageID=None), "the 'sent' event has no numeric MessageID"),
-        (mailjet("sent", MessageID="12ab"), "the 'sent' event has no numeric MessageID"),
-        (mailjet("open", time="yesterday"), "the 'open' event has no Unix 'time'"),
-        (mailjet("open", time=True), "the 'open' event has no Unix 'time'"),
-        (mailjet("open", time=-5), "the 'open' event has no Unix 'time'"),
+        (mailjet("sent", MessageID=None), "the 'sent' event has no MessageID"),
+        (
+            mailjet("sent", MessageID="12ab"),
+            "the 'sent' event's MessageID must be a positive integer below 2^63, got '12ab'",
+        ),
+        (
+            mailjet("open", time="yesterday"),
+            "the 'open' event's time must be a whole number of Unix seconds, got 'yesterday'",
+        ),
+        (
+            mailjet("open", time=True),
+            "the 'open' event's time must be a whole number of Unix seconds, got True",
+        ),
+        (
+            mailjet("open", time=-5),
+            "the 'open' event's time -5 is not between 2000 and 2100 (946684800 to 4102444799)",
+        ),
     ],
 )
 def test_what_is_not_a_mailjet_event_is_rejected_with_the_reason(obj: Any, reason: str) -> None:
@@ -132,50 +149,137 @@ def test_what_is_not_a_mailjet_event_is_rejected_with_the_reason(obj: Any, reaso
     assert str(raised.value) == reason
 
 
+@pytest.mark.parametrize(
+    "message_id",
+    ["\u0661\u0662\u0663", "\u00b2", 0, -7, "0", "0123", " 123 ", "+123", "1e3", 12.0, True,
+     10**400, 2**63, str(2**63), [1], {"id": 1}, ""],
+    ids=["arabic-indic", "superscript", "zero", "negative", "zero-text", "leading-zero",
+         "spaces", "plus", "exponent", "float", "bool", "400-digits", "2^63", "2^63-text", "list",
+         "object", "empty"],
+)  # fmt: skip
+def test_a_message_id_is_a_positive_ascii_integer_below_2_63(message_id: Any) -> None:
+    with pytest.raises(RejectedEvent, match="MessageID"):
+        normalize(mailjet("open", MessageID=message_id))
+
+
+def test_the_largest_message_ids_and_the_text_form_are_taken() -> None:
+    for raw, expected in [(2**63 - 1, str(2**63 - 1)), ("98765", "98765"), (1, "1")]:
+        event = normalize(mailjet("open", MessageID=raw))
+        assert event is not None and event.message_id == expected
+    # Without MessageID, a `sent` event's mj_message_id (text) is read the same way.
+    sent = {k: v for k, v in mailjet("sent").items() if k != "MessageID"}
+    event = normalize(sent | {"mj_message_id": "1152921504606846976"})
+    assert event is not None and event.message_id == "1152921504606846976"
+    with pytest.raises(RejectedEvent, match="mj_message_id"):
+        normalize(sent | {"mj_message_id": "\u00b3"})
+
+
+@pytest.mark.parametrize(
+    "time",
+    [0.5, 1790000000.0, 1e20, float("nan"), float("inf"), float("-inf"), 1e300, 253402300800,
+     0, 946684799, 4102444800, "1790000000", None, 10**400],
+)  # fmt: skip
+def test_a_time_is_a_whole_number_of_seconds_within_2000_to_2100(time: Any) -> None:
+    with pytest.raises(RejectedEvent, match="time"):
+        normalize(mailjet("open", time=time))
+
+
+def test_the_edges_of_the_time_window_are_taken() -> None:
+    first, last = (
+        normalize(mailjet("open", time=946684800)),
+        normalize(mailjet("open", time=4102444799)),
+    )
+    assert first is not None and first.time == "2000-01-01T00:00:00Z"
+    assert last is not None and last.time == "2099-12-31T23:59:59Z"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("email", 42, "email must be a string, got 42"),
+        ("email", ["a@b.example"], "email must be a string"),
+        ("email", {"a": 1}, "email must be a string"),
+        ("email", "a" * 321, "email is over 320 characters (321)"),
+        ("email", "a\x00@b.example", "email holds a control character"),
+        ("CustomID", 17, "CustomID must be a string, got 17"),
+        ("CustomID", "x" * 256, "CustomID is over 255 characters"),
+        ("CustomID", "9f1c\n", "CustomID holds a control character"),
+        ("agent", "A" * 1025, "agent is over 1024 characters"),
+        ("agent", False, "agent must be a string, got False"),
+        ("agent", "Mozilla\ud800", "agent holds a lone surrogate"),
+        ("agent", "Mozilla\x00", "agent holds a control character"),
+    ],
+)
+def test_strings_are_strings_of_bounded_length(field: str, value: Any, reason: str) -> None:
+    with pytest.raises(RejectedEvent, match=re.escape(reason)):
+        normalize(mailjet("open", **{field: value}))
+
+
+def test_click_url_and_error_texts_are_checked_too() -> None:
+    with pytest.raises(RejectedEvent, match="url must be a string"):
+        normalize(mailjet("click", url=1))
+    with pytest.raises(RejectedEvent, match="url is over 4096 characters"):
+        normalize(mailjet("click", url="https://x.example/" + "a" * 4096))
+    with pytest.raises(RejectedEvent, match="comment is over 2000 characters"):
+        normalize(mailjet("bounce", comment="c" * 2001))
+    with pytest.raises(RejectedEvent, match="error must be a string"):
+        normalize(mailjet("blocked", error=["preblocked"]))
+    with pytest.raises(RejectedEvent, match="hard_bounce must be true or false"):
+        normalize(mailjet("bounce", hard_bounce="yes"))
+    with pytest.raises(RejectedEvent, match="source must be a string"):
+        normalize(mailjet("spam", source=7))
+    with pytest.raises(RejectedEvent, match="smtp_reply is over 2000"):
+        normalize(mailjet("sent", smtp_reply="2" * 2001))
+    # Texts may hold line breaks and tabs (multi-line SMTP replies).
+    event = normalize(mailjet("sent", smtp_reply="250 OK\r\n\tqueued"))
+    assert event is not None and event.detail == "250 OK\r\n\tqueued"
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        ({"geo": {"a": {"b": {"c": {"d": 1}}}}}, "nested more than 4 levels"),
+        ({"Payload": "p" * 20_000}, "over 16384 characters"),
+        ({"list": list(range(300))}, "more than 256 values"),
+        ({"score": float("nan")}, "nan, which JSON cannot carry"),
+        ({"score": float("inf")}, "inf, which JSON cannot carry"),
+        ({"mj_campaign_id": OversizedNumber("9" * 5000)}, "a 5000-digit number"),
+    ],
+)
+def test_the_whole_object_is_small_shallow_and_finite(extra: dict[str, Any], reason: str) -> None:
+    with pytest.raises(RejectedEvent, match=re.escape(reason)):
+        normalize(mailjet("open", **extra))
+
+
+def test_an_ignored_type_is_not_checked_further() -> None:
+    mapping = EventMapping.model_validate({"statuses": {"open": "ignore"}})
+    assert normalize(mailjet("open", MessageID="bad", time=0.5), mapping) is None
+
+
 def test_scanner_user_agent_keeps_the_click_but_not_the_view() -> None:
     event = normalize(mailjet("click", url=WEB_URL, agent="Mozilla/5.0 (Barracuda Sentinel)"))
     assert event is not None
-    guarded = EventMapping().scanner_guard.rule().check(event, None)
+    guarded = EventMapping().scanner_guard.rule().check(event)
     assert guarded.type == "clicked"
     assert guarded.web_document is False
     assert guarded.detail is not None and "Barracuda" in guarded.detail
+    assert guarded.min_seconds_after_delivery == 0
 
 
-def test_a_click_too_soon_after_delivery_is_not_a_view() -> None:
+def test_a_web_document_click_carries_the_delivery_window_for_the_erp() -> None:
+    # Whether it came too soon after the delivery is the ERP's to decide: it holds the
+    # delivery time, which may arrive after the click (docs/architecture.md, "Tracking").
     mapping = EventMapping(scanner_guard=ScannerGuardSettings(min_seconds_after_delivery=30))
     guard = mapping.scanner_guard.rule()
-    delivered = normalize(mailjet("sent", at=T0))
-    soon = normalize(mailjet("click", at=T0 + 29, url=WEB_URL, agent=FIREFOX))
-    late = normalize(mailjet("click", at=T0 + 30, url=WEB_URL, agent=FIREFOX))
-    assert delivered is not None and soon is not None and late is not None
-    assert guard.check(soon, delivered.time).web_document is False
-    assert "29 s after delivery" in (guard.check(soon, delivered.time).detail or "")
-    assert guard.check(late, delivered.time).web_document is True
-    # Delivery time unknown: only the user-agent rule can apply.
-    assert guard.check(soon, None).web_document is True
-
-
-def test_guard_clicks_uses_a_delivery_of_the_same_batch_before_the_spool() -> None:
-    mapping = EventMapping(scanner_guard=ScannerGuardSettings(min_seconds_after_delivery=30))
-    guard = mapping.scanner_guard.rule()
-    batch = [
-        normalize(mailjet("sent", at=T0)),
-        normalize(mailjet("click", at=T0 + 5, url=WEB_URL, agent=FIREFOX)),
-    ]
-    asked: list[str] = []
-
-    def known(message_id: str) -> str | None:
-        asked.append(message_id)
-        return None
-
-    guarded = guard.check_all([e for e in batch if e], known)
-    assert [e.web_document for e in guarded] == [False, False]
-    assert asked == []
-
-    alone = normalize(mailjet("click", at=T0 + 5, url=WEB_URL, agent=FIREFOX))
-    assert alone is not None
-    [from_spool] = guard.check_all([alone], lambda _id: "2026-09-21T14:13:20Z")
-    assert from_spool.web_document is False
+    click = normalize(mailjet("click", at=T0 + 5, url=WEB_URL, agent=FIREFOX))
+    other = normalize(mailjet("click", at=T0 + 5, url="https://example.com/terms", agent=FIREFOX))
+    opened = normalize(mailjet("open", agent=FIREFOX))
+    assert click is not None and other is not None and opened is not None
+    guarded, plain, untouched = guard.check_all([click, other, opened])
+    assert (guarded.web_document, guarded.min_seconds_after_delivery) == (True, 30)
+    assert guarded.detail is None
+    assert plain == other and untouched == opened
+    assert guarded.to_contract()["min_seconds_after_delivery"] == 30
 
 
 def test_mapping_rejects_unknown_mailjet_events_and_bad_patterns() -> None:

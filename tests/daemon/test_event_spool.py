@@ -1,11 +1,13 @@
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from courierd.domain.tracking import TrackingEvent
-from courierd.storage.event_spool import SPOOL_FILE, EventSpool
+from courierd.domain.tracking import InvalidEvent, TrackingEvent
+from courierd.storage import event_spool
+from courierd.storage.event_spool import INVALID_EXCERPT_CHARS, SPOOL_FILE, EventSpool
 
 
 def event(
@@ -73,14 +75,45 @@ def test_remove_takes_only_the_given_keys(spool: EventSpool):
     assert spool.depth() == 1
 
 
-def test_delivered_at_keeps_the_earliest_delivery_and_survives_forwarding(spool: EventSpool):
-    assert spool.delivered_at("77") is None
-    spool.add([event("d2", "delivered", "77", "2026-11-27T08:00:09Z")])
-    spool.add([event("d1", "delivered", "77", "2026-11-27T08:00:05Z")])
-    spool.add([event("o", "opened", "88")])
-    spool.remove([key for key, _ in spool.pending(10)])
-    assert spool.delivered_at("77") == "2026-11-27T08:00:05Z"
-    assert spool.delivered_at("88") is None
+def test_invalid_events_are_recorded_apart_never_pending(spool: EventSpool):
+    refused = [InvalidEvent(1, "the 'open' event has no MessageID", '{"event": "open"}')]
+    assert spool.add([event("a")], refused) == 1
+    assert [e.dedupe_key for _, e in spool.pending(10)] == ["a"]
+    assert spool.invalid_events() == refused
+    assert spool.add([], [InvalidEvent(0, "why", "x" * 5000)]) == 0
+    assert len(spool.invalid_events()[-1].excerpt) == INVALID_EXCERPT_CHARS
+    assert spool.depth() == 1
+
+
+def test_the_record_of_invalid_events_is_bounded_in_rows_and_age(
+    spool: EventSpool, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(event_spool, "INVALID_MAX_ROWS", 50)
+    for batch in range(4):
+        spool.add([], [InvalidEvent(i, f"reason {batch}-{i}", "{}") for i in range(30)])
+    kept = spool.invalid_events()
+    assert len(kept) == 50
+    assert kept[-1].reason == "reason 3-29"
+    # Older than the age bound: gone at the next write.
+    clock = [time.time()]
+    monkeypatch.setattr(event_spool.time, "time", lambda: clock[0])
+    clock[0] += event_spool.INVALID_MAX_AGE_SECONDS + 1
+    spool.add([], [InvalidEvent(0, "fresh", "{}")])
+    assert [item.reason for item in spool.invalid_events()] == ["fresh"]
+
+
+def test_the_delivery_table_of_older_releases_is_dropped(tmp_path: Path):
+    # Older courierd kept every `sent` event's time here, for messages it never sent too.
+    with sqlite3.connect(tmp_path / SPOOL_FILE) as db:
+        db.execute("CREATE TABLE delivery (message_id TEXT PRIMARY KEY, delivered_at TEXT)")
+        db.execute("INSERT INTO delivery VALUES ('77', '2026-11-27T08:00:05Z')")
+    db.close()
+    spool = EventSpool(tmp_path)
+    spool.close()
+    with sqlite3.connect(tmp_path / SPOOL_FILE) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    db.close()
+    assert "delivery" not in tables
 
 
 def test_reject_moves_the_event_aside_with_the_reason(spool: EventSpool):

@@ -161,7 +161,9 @@ def test_a_message_id_odoo_sent_wrong_is_skipped() -> None:
     )
 
     assert outcome.events == []
-    assert "not numeric" in outcome.skipped[0]
+    assert "is not a Mailjet MessageID" in outcome.skipped[0]
+    for wrong in ("\u00b2", "0", " 12 ", str(2**63)):
+        assert polled_events(PolledMessage(wrong), [], [], MAPPING).skipped
 
 
 def test_history_has_click_and_open_tracking_rows() -> None:

@@ -62,24 +62,18 @@ class FakeMailjet:
 
 
 class FakeSpool:
-    """In memory, like the real spool: new = not already waiting; remembers deliveries."""
+    """In memory, like the real spool: new = not already waiting."""
 
     def __init__(self) -> None:
         self.events: dict[str, TrackingEvent] = {}
-        self.deliveries: dict[str, str] = {}
 
-    def add(self, events: Sequence[TrackingEvent]) -> int:
+    def add(self, events: Sequence[TrackingEvent], invalid: Sequence[Any] = ()) -> int:
         new = 0
         for event in events:
             if event.dedupe_key not in self.events:
                 self.events[event.dedupe_key] = event
                 new += 1
-            if event.type == "delivered" and event.message_id:
-                self.deliveries.setdefault(event.message_id, event.time)
         return new
-
-    def delivered_at(self, message_id: str) -> str | None:
-        return self.deliveries.get(message_id)
 
 
 class Waits:
@@ -159,7 +153,8 @@ def test_click_statistics_are_read_only_for_clicked_messages_and_the_guard_appli
     erp = FakeErp([_row("101"), _row("102")])
     mailjet = FakeMailjet()
     mailjet.histories["101"] = [_sent()]
-    # A click 3 s after delivery: a link scanner by the guard's rule, stored as a plain click.
+    # A click 3 s after delivery: it carries the guard's window, and the ERP, which
+    # has the delivery, does not count it as a view.
     mailjet.histories["102"] = [
         _sent(),
         {"EventAt": SENT_AT + 3, "EventType": "clicked", "Useragent": BROWSER},
@@ -174,8 +169,10 @@ def test_click_statistics_are_read_only_for_clicked_messages_and_the_guard_appli
     assert ("clicks", "102") in mailjet.calls
     (click,) = [e for e in spool.events.values() if e.type == "clicked"]
     assert click.url == PORTAL
-    assert click.web_document is False
-    assert "link scanner guard" in (click.detail or "")
+    assert click.web_document is True
+    assert (
+        click.min_seconds_after_delivery == EventMapping().scanner_guard.min_seconds_after_delivery
+    )
 
 
 def test_a_fact_already_spooled_by_this_poller_is_not_sent_again() -> None:

@@ -504,6 +504,24 @@ class OdooStacks:
         backend.reset()
         return backend
 
+    def restart_server(self, version: str) -> None:
+        """Stop `version`'s odoo-bin and serve the same database on the same port again.
+
+        For tests of what survives an ERP restart; Odoo keeps its sessions on disk,
+        so logged-in clients carry on.
+        """
+        server = self.server(version)
+        log = next(log for process, log in self._servers if process is server.process)
+        odoo_local.stop_process(server.process)
+        port = int(server.url.rsplit(":", 1)[1])
+        process = odoo_local.start_server(
+            server.install.env, server.db, server.install.data_dir, port, log
+        )
+        self._servers = [(process if p is server.process else p, f) for p, f in self._servers]
+        server.process = process
+        with paused_test_timeout():
+            odoo_local.wait_for_server(process, server.url, SERVER_START_TIMEOUT, server.log_path)
+
     def close(self) -> None:
         for process, log in self._servers:
             odoo_local.stop_process(process)

@@ -69,6 +69,15 @@ class AccountMove(models.Model):
         copy=False,
         help="First time the customer opened the invoice's web document.",
     )
+    courier_viewed_note_id = fields.Many2one(
+        "mail.message",
+        string="Viewed note",
+        readonly=True,
+        copy=False,
+        ondelete="set null",
+        help="The chatter note saying the customer viewed the invoice; removed if the "
+        "view turns out to be a link scanner's.",
+    )
 
     @api.depends("state", "move_type")
     def _compute_courier_can_send(self):
@@ -187,11 +196,14 @@ class AccountMove(models.Model):
         self._courier_log_notes({move.id: body for move in self})
 
     def _courier_log_notes(self, bodies):
-        """Chatter notes by OdooBot, in one batch: `bodies` maps move ids to plain text."""
+        """Chatter notes by OdooBot, in one batch: `bodies` maps move ids to plain text.
+
+        Returns the notes (mail.message, one per move).
+        """
         if not bodies:
-            return
+            return self.env["mail.message"]
         moves = self.sudo().browse(list(bodies))
-        moves._message_log_batch(
+        return moves._message_log_batch(
             {move_id: Markup("<p>%s</p>") % text for move_id, text in bodies.items()},
             author_id=self.env.ref("base.partner_root").id,
             message_type="comment",
@@ -301,26 +313,69 @@ class AccountMove(models.Model):
                 }
             )
         self.env["courier.event"].sudo().create(vals_list)
-        self._courier_apply_viewed(dict.fromkeys(self.ids, when))
+        self._courier_recompute_viewed()
         return True
 
-    def _courier_apply_viewed(self, when_by_move):
-        """First views: `when_by_move` maps each move id to the time it was first viewed.
+    def _courier_recompute_viewed(self):
+        """courier_viewed_at = the earliest view that counts among the invoice's events.
+
+        A portal visit (`viewed`) always counts. A web-document click counts
+        unless it came within its `min_seconds_after_delivery` of its
+        recipient's delivery (a link scanner): when the delivery is not stored
+        yet the click counts for now, and the delivery's arrival revisits it.
+        So the result depends on the set of events, never on their order.
+        """
+        if not self:
+            return
+        self.env["courier.event"].flush_model()
+        self.env.cr.execute(
+            """
+            SELECT e.move_id, MIN(e.event_time)
+              FROM courier_event e
+              LEFT JOIN LATERAL (
+                    SELECT MIN(d.event_time) AS at
+                      FROM courier_event d
+                     WHERE d.recipient_id = e.recipient_id AND d.type = 'delivered'
+                   ) delivery ON TRUE
+             WHERE e.move_id IN %s
+               AND (e.type = 'viewed'
+                    OR (e.web_document
+                        AND (delivery.at IS NULL
+                             OR e.event_time >= delivery.at + make_interval(
+                                    secs => COALESCE(e.min_seconds_after_delivery, 0)))))
+             GROUP BY e.move_id
+            """,
+            [tuple(self.ids)],
+        )
+        self._courier_set_viewed(dict(self.env.cr.fetchall()))
+
+    def _courier_set_viewed(self, viewed_at_by_move):
+        """Write each move's viewed time (None: not viewed), its note and its state.
 
         Batched (one write per distinct time, one batch of notes, one state
         refresh): a webhook batch can view hundreds of invoices at once, and each
-        account.move write has a fixed cost.
+        account.move write has a fixed cost. The "Viewed by the customer" note is
+        logged when a move becomes viewed and removed if a revisit finds it was not,
+        so there is one note exactly when the invoice is viewed.
         """
         moves = self.sudo()
-        first_views = moves.filtered(lambda m: not m.courier_viewed_at)
+        changed = moves.filtered(
+            lambda m: (m.courier_viewed_at or None) != viewed_at_by_move.get(m.id)
+        )
+        first_views = changed.filtered(lambda m: not m.courier_viewed_at)
+        unviewed = changed.filtered(lambda m: not viewed_at_by_move.get(m.id))
         by_time = defaultdict(list)
-        for move in first_views:
-            by_time[when_by_move[move.id]].append(move.id)
+        for move in changed:
+            by_time[viewed_at_by_move.get(move.id) or False].append(move.id)
         for when, ids in by_time.items():
             moves.browse(ids).write({"courier_viewed_at": when})
-        first_views._courier_log_notes(
+        notes = first_views._courier_log_notes(
             {move.id: move._courier_staff_env()._("Viewed by the customer") for move in first_views}
         )
+        for note in notes:
+            moves.browse(note.res_id).courier_viewed_note_id = note
+        if unviewed.courier_viewed_note_id:
+            unviewed.courier_viewed_note_id.sudo().unlink()
         moves._courier_refresh_state()
 
     def _courier_report_undeliverable(self, recipient):

@@ -33,6 +33,12 @@ class CourierEvent(models.Model):
     web_document = fields.Boolean(
         readonly=True, help="A click on the invoice's web-document link (counts as a view)."
     )
+    min_seconds_after_delivery = fields.Integer(
+        string="Scanner window (s)",
+        readonly=True,
+        help="A web-document click within this many seconds of the email's delivery is "
+        "taken for a link scanner's and does not count as a view.",
+    )
     payload = fields.Text(readonly=True, help="The provider's raw event, as JSON.")
     dedupe_key = fields.Char(required=True, readonly=True, index=False)
     recipient_id = fields.Many2one(
@@ -164,6 +170,7 @@ class CourierEvent(models.Model):
             "user_agent": event.get("user_agent") or False,
             "detail": event.get("detail") or False,
             "web_document": bool(event.get("web_document")),
+            "min_seconds_after_delivery": _scanner_window(event.get("min_seconds_after_delivery")),
             "payload": json.dumps(payload) if payload is not None else False,
             "recipient_id": recipient.id,
             "dispatch_id": dispatch.id,
@@ -191,16 +198,18 @@ class CourierEvent(models.Model):
         return created
 
     def _courier_apply_effects(self):
+        """What these new events change, decided from all the stored events, never their order.
+
+        Statuses and error texts are recomputed from each recipient's events; the
+        viewed time from each invoice's events, so a delivery that arrives after
+        a click revisits whether that click was a view.
+        """
         recipients = self.recipient_id
         before = {recipient.id: recipient.status for recipient in recipients}
         recipients._courier_recompute_status()
-        first_view = {}
-        for event in self.filtered(lambda e: (e.web_document or e.type == "viewed") and e.move_id):
-            known = first_view.get(event.move_id.id)
-            if known is None or event.event_time < known:
-                first_view[event.move_id.id] = event.event_time
-        if first_view:
-            self.env["account.move"].browse(list(first_view))._courier_apply_viewed(first_view)
+        viewing = self.filtered(lambda e: e.web_document or e.type in ("viewed", "delivered"))
+        if viewing.move_id:
+            viewing.move_id._courier_recompute_viewed()
         newly_undeliverable = recipients.filtered(
             lambda r: (
                 r.status in UNDELIVERABLE_STATUSES and before[r.id] not in UNDELIVERABLE_STATUSES
@@ -208,3 +217,10 @@ class CourierEvent(models.Model):
         )
         for recipient in newly_undeliverable:
             recipient.move_id._courier_report_undeliverable(recipient)
+
+
+def _scanner_window(value):
+    """The contract's `min_seconds_after_delivery`: whole seconds 0-86400, else 0."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return 0
+    return min(max(value, 0), 86400)

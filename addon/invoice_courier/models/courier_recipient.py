@@ -18,6 +18,8 @@ from ..tools.courier_time import to_iso
 from ..tools.email_address import normalize_strict
 
 MAX_OPEN_TRACKING = 500
+# Unsubscribed and worse: statuses whose event detail is the recipient's error text.
+NEGATIVE_RANK = RECIPIENT_STATUS_RANK["unsubscribed"]
 
 
 class CourierRecipient(models.Model):
@@ -116,19 +118,27 @@ class CourierRecipient(models.Model):
                 )
 
     def _courier_recompute_status(self):
-        """Status = highest-ranked type among the recipient's events (never the last one)."""
+        """Status, its time and the error text, from the set of the recipient's events.
+
+        Never from their order: the status is the highest-ranked type, its time
+        the first time that type was seen, and the error text (for unsubscribed
+        and worse) the latest detail by event time, of the winning type if it has
+        one, else of any negative type; equal times are told apart by dedupe key.
+        """
         changes = defaultdict(list)
         for recipient in self:
             events = recipient.event_ids.filtered(lambda e: e.type in RECIPIENT_STATUS_RANK)
             status = best_status(events.mapped("type"), default="queued")
             if status == "queued" and recipient.message_id:
                 status = "transmitted"
-            # The time shown is the first time the winning status was seen.
             times = [e.event_time for e in events if e.type == status and e.event_time]
-            details = [e.detail for e in events if e.type == status and e.detail]
             vals = {"status": status, "status_time": min(times) if times else recipient.status_time}
-            if status_rank(status) >= RECIPIENT_STATUS_RANK["unsubscribed"] and details:
-                vals["error_text"] = details[0]
+            if status_rank(status) >= NEGATIVE_RANK:
+                negative = [e for e in events if status_rank(e.type) >= NEGATIVE_RANK and e.detail]
+                explaining = [e for e in negative if e.type == status] or negative
+                if explaining:
+                    latest = max(explaining, key=lambda e: (e.event_time, e.dedupe_key))
+                    vals["error_text"] = latest.detail
             if any(recipient[name] != value for name, value in vals.items()):
                 changes[tuple(sorted(vals.items()))].append(recipient.id)
         # One write per distinct change: an ingest batch touches hundreds of recipients.

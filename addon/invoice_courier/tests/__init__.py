@@ -12,4 +12,5 @@ from . import (  # noqa: F401
     test_portal,
     test_ranking,
     test_report_outcomes,
+    test_tracking_order,
 )

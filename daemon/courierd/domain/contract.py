@@ -127,6 +127,7 @@ class TrackingEventJson(TypedDict):
     user_agent: str | None
     detail: str | None
     web_document: bool
+    min_seconds_after_delivery: NotRequired[int]
     payload: dict[str, Any] | None
 
 

@@ -25,7 +25,7 @@ from courierd.domain.contract import (
     SendResult,
     TrackingEventJson,
 )
-from courierd.domain.tracking import TrackingEvent
+from courierd.domain.tracking import InvalidEvent, TrackingEvent
 
 # A message in the mail provider's own shape: the domain only passes it along.
 Message = dict[str, Any]
@@ -144,11 +144,9 @@ class ResultSpool(Protocol):
 
 
 class TrackingSpool(Protocol):
-    """Tracking events waiting to be forwarded to Odoo, and the delivery times seen."""
+    """Tracking events waiting to be forwarded to Odoo (and a bounded record of invalid ones)."""
 
-    def add(self, events: Sequence[TrackingEvent]) -> int: ...
-
-    def delivered_at(self, message_id: str) -> str | None: ...
+    def add(self, events: Sequence[TrackingEvent], invalid: Sequence[InvalidEvent] = ()) -> int: ...
 
     def pending(self, limit: int) -> list[tuple[int, TrackingEvent]]: ...
 

@@ -6,14 +6,22 @@ scanner's when its user agent holds a listed fragment, or when it comes within
 `min_seconds_after_delivery` of the delivery. The events mapping
 (mappings/events.yaml, `scanner_guard`) sets both; the rule is the same for
 every source, webhook or poll.
+
+The user agent is a property of the click itself, so it is decided here. The
+delivery time is not: Mailjet may post the `sent` event after the click, or
+never post it to courierd at all while the ERP has it. So courierd stamps each
+web-document click with the window (`min_seconds_after_delivery`) and the ERP,
+which holds every event of the recipient, decides from the delivery time it
+has, again whenever a delivery arrives (docs/architecture.md, "Tracking"). The
+result then follows from the set of events, whatever their order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from courierd.domain.tracking import TrackingEvent, unix_from_iso
+from courierd.domain.tracking import TrackingEvent
 
 DEFAULT_SCANNER_AGENTS = (
     "Barracuda",
@@ -49,10 +57,10 @@ class ScannerGuard:
         agent = (user_agent or "").lower()
         return next((f for f in self.user_agents if f.lower() in agent), None)
 
-    def check(self, event: TrackingEvent, delivered_at: str | None) -> TrackingEvent:
-        """`event`, no longer a view (and saying why) when a scanner made it.
+    def check(self, event: TrackingEvent) -> TrackingEvent:
+        """`event`, no longer a view (saying why) when a scanner's user agent made it.
 
-        `delivered_at` is the delivery time of the event's message, when known.
+        A web-document click that passes carries the delivery window for the ERP.
         """
         if not event.web_document:
             return event
@@ -60,32 +68,7 @@ class ScannerGuard:
         if agent:
             reason = f"not counted as a view: the user agent looks like a link scanner ({agent})"
             return event.with_changes(web_document=False, detail=reason)
-        if delivered_at is not None:
-            delay = unix_from_iso(event.time) - unix_from_iso(delivered_at)
-            if delay < self.min_seconds_after_delivery:
-                reason = (
-                    f"not counted as a view: clicked {max(delay, 0)} s after delivery, "
-                    f"under {self.min_seconds_after_delivery} s (link scanner guard)"
-                )
-                return event.with_changes(web_document=False, detail=reason)
-        return event
+        return event.with_changes(min_seconds_after_delivery=self.min_seconds_after_delivery)
 
-    def check_all(
-        self, events: Sequence[TrackingEvent], known_delivery: Callable[[str], str | None]
-    ) -> list[TrackingEvent]:
-        """`check` over a batch: a delivery in the same batch counts, else `known_delivery`.
-
-        `known_delivery(message_id)` is the delivery time seen earlier (the event spool's).
-        """
-        delivered = {
-            e.message_id: e.time
-            for e in events
-            if e.type == "delivered" and e.message_id is not None
-        }
-        checked = []
-        for event in events:
-            if event.web_document and event.message_id is not None:
-                at = delivered.get(event.message_id) or known_delivery(event.message_id)
-                event = self.check(event, at)
-            checked.append(event)
-        return checked
+    def check_all(self, events: Sequence[TrackingEvent]) -> list[TrackingEvent]:
+        return [self.check(event) for event in events]

@@ -4,6 +4,7 @@
 the mail provider sent (a webhook callback, a history line, a click statistic)
 becomes one of these before it is spooled and forwarded to Odoo. Its
 `dedupe_key` is the provider adapter's to make (the same fact, the same key).
+`InvalidEvent` is what is kept of one the adapter refused.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class TrackingEvent:
     user_agent: str | None = None
     detail: str | None = None
     web_document: bool = False
+    # For a web-document click: within this many seconds of the delivery, the ERP
+    # takes it for a link scanner's (domain/scanner_guard.py).
+    min_seconds_after_delivery: int = 0
     payload: dict[str, Any] | None = None
 
     def to_contract(self) -> TrackingEventJson:
@@ -48,3 +52,15 @@ class TrackingEvent:
 
     def with_changes(self, **changes: Any) -> TrackingEvent:
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class InvalidEvent:
+    """A provider event refused by validation: its index in the body, why, and its start.
+
+    Never a `TrackingEvent`: only this record of it is kept (bounded), for an operator.
+    """
+
+    position: int
+    reason: str
+    excerpt: str

@@ -10,6 +10,7 @@ the dedupe key of a fact seen by both paths is the same and Odoo stores it once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from courierd.domain.contract import OpenRecipient
 from courierd.domain.errors import RejectedEvent
 from courierd.domain.ports import History
 from courierd.mailjet.event_mapping import EventMapping
-from courierd.mailjet.event_normalizer import normalize_mailjet_event
+from courierd.mailjet.event_normalizer import normalize_mailjet_event, valid_message_id
 
 # messagehistory EventType -> Event API type. Mailjet's documents spell bounces in
 # several ways; the two explicit ones also say whether the bounce is permanent.
@@ -65,11 +66,11 @@ def _unix(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return int(value) if value > 0 else None
+        return int(value) if math.isfinite(value) and value > 0 else None
     text = _text(value)
     if text is None:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text) or None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -193,8 +194,8 @@ def polled_events(
 ) -> History:
     """The normalized events (source "mailjet_poll"), the scanner guard not yet applied."""
     outcome = History()
-    if not message.message_id.isdigit():
-        outcome.skipped.append(f"message ID {message.message_id!r} is not numeric")
+    if valid_message_id(message.message_id) is None:
+        outcome.skipped.append(f"message ID {message.message_id!r} is not a Mailjet MessageID")
         return outcome
     for obj in event_objects(message, history, clicks, outcome):
         try:

@@ -19,6 +19,7 @@ from courierd.domain.contract import ClaimedDispatch, OpenRecipient, SendResult
 from courierd.domain.ports import History, Message
 from courierd.mailjet.client import SendResponse
 from courierd.mailjet.event_mapping import EventMapping
+from courierd.mailjet.event_normalizer import valid_message_id
 from courierd.mailjet.messages import (
     MessageBuilder,
     build_message,
@@ -102,9 +103,9 @@ class MailjetHistory:
     def read(self, recipient: OpenRecipient, on_call: Callable[[], None]) -> History:
         """The message's events (source "mailjet_poll"), the scanner guard not yet applied."""
         message = PolledMessage.from_open_tracking(recipient)
-        if not message.message_id.isdigit():
+        if valid_message_id(message.message_id) is None:
             log.warning(
-                "Odoo listed a recipient without a numeric Mailjet message ID; skipped",
+                "Odoo listed a recipient without a valid Mailjet message ID; skipped",
                 message_id=message.message_id,
                 custom_id=message.custom_id,
             )

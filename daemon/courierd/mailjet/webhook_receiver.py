@@ -1,13 +1,20 @@
 """Mailjet's Event API callbacks: POST webhook_path, Basic auth, into the event spool.
 
 Version 1 posts one JSON object, version 2 a JSON array of them. The answer is
-200 only once every storable event of the body is committed to the spool, so
-Mailjet stops retrying only for events courierd cannot lose.
+200 only once every valid event of the body is committed to the spool, so
+Mailjet stops retrying only for events courierd cannot lose; 503 when the
+spool cannot be written (Mailjet retries for 24 hours).
 
-A version-2 array with some events courierd rejects: the valid ones are stored,
-and the answer is 400 naming the rejected indexes. Mailjet then retries the
-whole array; the events already stored come back as duplicates, which the
-spool (while they wait) and Odoo's dedupe key (once forwarded) absorb.
+Each event is validated alone (mailjet/event_normalizer.py). A body with some
+invalid events: the valid ones are stored and the answer is still 200, listing
+the refused ones by index and reason (`rejected_events`); they are logged,
+counted (courier_webhook_events_total{outcome="rejected"}) and recorded in the
+spool's bounded `invalid_webhook_event` table. Not 400: Mailjet retries any
+non-200 answer for 24 hours, and a retry cannot make an invalid event valid, it
+would only post the good ones again and again.
+
+A body that is not a list of events at all (not JSON, too deep, too large,
+neither object nor array) is 400 or 413: nothing in it can be stored.
 """
 
 from __future__ import annotations
@@ -25,17 +32,22 @@ from werkzeug.wrappers import Request, Response
 
 from courierd.domain.errors import RejectedEvent
 from courierd.domain.ports import TrackingSpool
-from courierd.domain.tracking import TrackingEvent
+from courierd.domain.tracking import InvalidEvent, TrackingEvent
 from courierd.mailjet.event_mapping import EventMapping
 from courierd.mailjet.event_normalizer import normalize_mailjet_event
-from courierd.ops.http_server import Route
+from courierd.mailjet.webhook_body import MAX_BODY_BYTES, UnreadableBody, event_objects
+from courierd.ops.http_server import Route, body_too_large
 from courierd.ops.logs import get_logger
 from courierd.ops.metrics import Metrics
 
 log = get_logger(__name__)
 
-# Mailjet groups events of about one second per version-2 POST; 5 MB is thousands.
-MAX_BODY_BYTES = 5 * 1024 * 1024
+__all__ = ["MAX_BODY_BYTES", "WebhookReceiver"]
+
+# The answer lists this many refused events at most (the count is always given).
+MAX_LISTED_REJECTIONS = 1000
+LOGGED_REJECTIONS = 20
+EXCERPT_CHARS = 1000
 
 
 class WebhookReceiver:
@@ -94,42 +106,40 @@ class WebhookReceiver:
             response = _answer(401, "wrong or missing credentials (Basic auth)")
             response.headers["WWW-Authenticate"] = 'Basic realm="courierd webhook"'
             return response
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            return self._refuse(413, f"the body is over {MAX_BODY_BYTES} bytes", request)
+        too_large = f"the body is over {MAX_BODY_BYTES} bytes"
+        if body_too_large(request) or (request.content_length or 0) > MAX_BODY_BYTES:
+            return self._refuse(413, too_large, request)
         request.max_content_length = MAX_BODY_BYTES
         try:
-            body = json.loads(request.get_data(cache=False))
+            data = request.get_data(cache=False)
         except RequestEntityTooLarge:
-            # A chunked body gives no Content-Length: the limit trips while reading.
-            return self._refuse(413, f"the body is over {MAX_BODY_BYTES} bytes", request)
-        except ValueError as exc:
-            return self._refuse(400, f"the body is not valid JSON: {exc}", request)
-        if isinstance(body, dict):
-            objects: list[Any] = [body]
-        elif isinstance(body, list):
-            objects = body
-        else:
-            reason = "the body must be one event object (version 1) or an array (version 2)"
-            return self._refuse(400, reason, request)
+            return self._refuse(413, too_large, request)
+        # A chunked body has no Content-Length; a stream may also give more than announced.
+        if len(data) > MAX_BODY_BYTES:
+            return self._refuse(413, too_large, request)
+        try:
+            objects = event_objects(data)
+        except UnreadableBody as exc:
+            return self._refuse(400, str(exc), request)
         return self._store(objects, request)
 
     def _store(self, objects: list[Any], request: Request) -> Response:
         events: list[TrackingEvent] = []
-        rejected: list[dict[str, Any]] = []
+        invalid: list[InvalidEvent] = []
         ignored = 0
         for index, obj in enumerate(objects):
             try:
                 event = normalize_mailjet_event(obj, self._mapping, "mailjet_webhook")
             except RejectedEvent as exc:
-                rejected.append({"index": index, "reason": str(exc)})
+                invalid.append(InvalidEvent(index, str(exc), _excerpt(obj)))
                 continue
             if event is None:
                 ignored += 1
             else:
                 events.append(event)
-        events = self._guard.check_all(events, self._spool.delivered_at)
+        events = self._guard.check_all(events)
         try:
-            new = self._spool.add(events)
+            new = self._spool.add(events, invalid)
         except (OSError, sqlite3.Error) as exc:
             log.error(
                 f"cannot store webhook events in the event spool: {exc}; Mailjet will retry; "
@@ -143,25 +153,29 @@ class WebhookReceiver:
             "stored": new,
             "duplicate": len(events) - new,
             "ignored": ignored,
-            "rejected": len(rejected),
+            "rejected": len(invalid),
         }
         for outcome, count in counts.items():
             if count:
                 self._metrics.webhook_events.labels(outcome=outcome).inc(count)
-        if rejected:
-            log.warning(
-                "webhook events rejected; the valid ones of the same call are stored; "
-                "check Mailjet's event settings or the events mapping (statuses)",
-                remote=request.remote_addr,
-                rejected=rejected[:20],
-                stored=new,
-                duplicate=counts["duplicate"],
-                ignored=ignored,
-            )
-            accepted = {k: v for k, v in counts.items() if k != "rejected"}
-            return _answer(400, "some events were rejected", rejected=rejected, **accepted)
-        log.debug("webhook events accepted", **counts)
-        return _answer(200, "ok", **counts)
+        if not invalid:
+            log.debug("webhook events accepted", **counts)
+            return _answer(200, "ok", **counts)
+        listed = [{"index": item.position, "reason": item.reason} for item in invalid]
+        log.warning(
+            "webhook events rejected, each alone: the valid ones of the same call are stored "
+            "and Mailjet is answered 200 (a retry cannot make them valid); see the reasons, "
+            "then Mailjet's event settings or the events mapping (statuses)",
+            remote=request.remote_addr,
+            rejected_events=listed[:LOGGED_REJECTIONS],
+            **counts,
+        )
+        return _answer(
+            200,
+            "some events were rejected; the others are stored",
+            **counts,
+            rejected_events=listed[:MAX_LISTED_REJECTIONS],
+        )
 
     def _refuse(self, status: int, reason: str, request: Request) -> Response:
         self._metrics.webhook_events.labels(outcome="rejected").inc()
@@ -172,6 +186,15 @@ class WebhookReceiver:
             remote=request.remote_addr,
         )
         return _answer(status, reason)
+
+
+def _excerpt(obj: Any) -> str:
+    """The start of a refused event as JSON, for the spool's record of refusals."""
+    try:
+        text = json.dumps(obj)
+    except (ValueError, RecursionError):
+        return "(not shown: it cannot be written as JSON)"
+    return text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 3] + "..."
 
 
 def _answer(status: int, message: str, **extra: Any) -> Response:

@@ -1,8 +1,10 @@
-"""The daemon's HTTP servers (werkzeug, threaded): GET /healthz and GET /metrics.
+"""The daemon's HTTP servers (werkzeug apps on ops/bounded_server.py): /healthz, /metrics.
 
 Routes are a list of `Route(rule, handler)`. `RouteServer` serves any list of
 routes; the webhook receiver runs on its own one (it sits behind a public proxy,
-/metrics must not).
+/metrics must not). Each server reads requests in full in one thread, under a
+deadline and a body limit, and runs them on a few worker threads, so slow
+clients never starve it (docs/daemon.md, "HTTP limits").
 """
 
 from __future__ import annotations
@@ -18,19 +20,23 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import (
-    LISTEN_QUEUE,
-    BaseWSGIServer,
-    WSGIRequestHandler,
-    get_sockaddr,
-    make_server,
-    select_address_family,
-)
+from werkzeug.serving import LISTEN_QUEUE, get_sockaddr, select_address_family
 from werkzeug.wrappers import Request, Response
 
+from courierd.ops.bounded_server import BODY_TOO_LARGE, BoundedWSGIServer, BufferedRequestHandler
 from courierd.ops.metrics import Health, Metrics
 
 Handler = Callable[..., Response]
+# Defaults of a server: the loopback one takes no body; the webhook's is set by its caller.
+MAX_BODY_BYTES = 64 * 1024
+WORKERS = 4
+REQUEST_SECONDS = 30.0
+IDLE_SECONDS = 10.0
+
+
+def body_too_large(request: Request) -> bool:
+    """The server did not read this request's body: it was over the server's limit (413)."""
+    return bool(request.environ.get(BODY_TOO_LARGE))
 
 
 @dataclass(frozen=True)
@@ -85,7 +91,7 @@ class HttpApp:
         return response(environ, start_response)
 
 
-class _QuietRequestHandler(WSGIRequestHandler):
+class _QuietRequestHandler(BufferedRequestHandler):
     """No werkzeug access line per request: the app logs what matters itself."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -112,21 +118,40 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 
 class RouteServer:
-    """A threaded werkzeug server of some routes, serving from a background thread."""
+    """A server of some routes, serving from a background thread (ops/bounded_server.py).
+
+    `max_body_bytes`: larger bodies get 413 (the route sees `body_too_large`);
+    `workers`: threads running requests; `request_seconds`/`idle_seconds`: the
+    read deadline of each connection.
+    """
 
     def __init__(
-        self, host: str, port: int, routes: Sequence[Route], name: str, quiet: bool = False
+        self,
+        host: str,
+        port: int,
+        routes: Sequence[Route],
+        name: str,
+        quiet: bool = False,
+        *,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        workers: int = WORKERS,
+        request_seconds: float = REQUEST_SECONDS,
+        idle_seconds: float = IDLE_SECONDS,
     ) -> None:
-        handler = _QuietRequestHandler if quiet else None
+        handler = _QuietRequestHandler if quiet else BufferedRequestHandler
         # werkzeug serves a duplicate of the socket (socket.fromfd): this one is closed.
         with _listening_socket(host, port) as listener:
-            self._server: BaseWSGIServer = make_server(
+            self._server = BoundedWSGIServer(
                 host,
                 port,
                 HttpApp(routes),
-                threaded=True,
-                request_handler=handler,
-                fd=listener.fileno(),
+                handler,
+                listener.fileno(),
+                name=name,
+                max_body_bytes=max_body_bytes,
+                workers=workers,
+                request_seconds=request_seconds,
+                idle_seconds=idle_seconds,
             )
         self.port = self._server.port
         self._thread = threading.Thread(target=self._server.serve_forever, name=name, daemon=True)

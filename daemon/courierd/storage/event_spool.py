@@ -12,6 +12,15 @@ per-request durability without one fsync per request.
 
 Events Odoo refuses for good (found by the forwarder) move to `rejected_event`:
 kept for an operator to look at, never retried automatically.
+
+Events the webhook receiver refuses (they fail validation) are never events
+here: `invalid_webhook_event` keeps a short excerpt of each with the reason,
+for an operator, bounded in rows (`INVALID_MAX_ROWS`) and age
+(`INVALID_MAX_AGE_SECONDS`) so a flood of bad posts cannot fill the disk.
+
+Nothing is kept about messages beyond their pending events: the link-scanner
+guard's delivery times are the ERP's to hold (domain/scanner_guard.py), so a
+`sent` event of a message courierd never sent leaves no trace once forwarded.
 """
 
 from __future__ import annotations
@@ -22,13 +31,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from courierd.domain.tracking import TrackingEvent
+from courierd.domain.tracking import InvalidEvent, TrackingEvent
 from courierd.storage.sqlite import open_database, transaction
 
 SPOOL_FILE = "event-spool.sqlite3"
-# How long a delivery time is kept for the link-scanner guard.
-DELIVERY_MEMORY_SECONDS = 30 * 24 * 3600
-_PRUNE_EVERY_SECONDS = 3600.0
+INVALID_MAX_ROWS = 10_000
+INVALID_MAX_AGE_SECONDS = 7 * 24 * 3600
+INVALID_EXCERPT_CHARS = 1000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pending_event (
@@ -36,12 +45,7 @@ CREATE TABLE IF NOT EXISTS pending_event (
     dedupe_key TEXT NOT NULL UNIQUE,
     event TEXT NOT NULL
 );
-CREATE TABLE IF NOT EXISTS delivery (
-    message_id TEXT PRIMARY KEY,
-    delivered_at TEXT NOT NULL,
-    seen_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS delivery_seen_at ON delivery (seen_at);
+DROP TABLE IF EXISTS delivery;
 CREATE TABLE IF NOT EXISTS rejected_event (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     dedupe_key TEXT NOT NULL,
@@ -49,14 +53,22 @@ CREATE TABLE IF NOT EXISTS rejected_event (
     reason TEXT NOT NULL,
     rejected_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS invalid_webhook_event (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    position INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    excerpt TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
 """
 
 
 class _Batch:
     """One add() call's events, waiting for a writer to commit them."""
 
-    def __init__(self, events: list[TrackingEvent]) -> None:
+    def __init__(self, events: list[TrackingEvent], invalid: list[InvalidEvent]) -> None:
         self.events = events
+        self.invalid = invalid
         self.done = False
         self.new = 0
         self.error: BaseException | None = None
@@ -72,13 +84,12 @@ class EventSpool:
         self._queue_cond = threading.Condition()
         self._queue: list[_Batch] = []
         self._writing = False
-        self._pruned_at = 0.0
 
-    def add(self, events: Sequence[TrackingEvent]) -> int:
-        """Store `events` durably; returns how many were new (not already waiting)."""
-        if not events:
+    def add(self, events: Sequence[TrackingEvent], invalid: Sequence[InvalidEvent] = ()) -> int:
+        """Store `events` durably (and the `invalid` ones' record); how many events were new."""
+        if not events and not invalid:
             return 0
-        batch = _Batch(list(events))
+        batch = _Batch(list(events), list(invalid))
         with self._queue_cond:
             self._queue.append(batch)
             while not batch.done and self._writing:
@@ -108,13 +119,10 @@ class EventSpool:
             try:
                 with transaction(self._db):
                     for batch in batches:
-                        batch.new = self._insert(batch.events, now)
-                    if now - self._pruned_at > _PRUNE_EVERY_SECONDS:
-                        self._db.execute(
-                            "DELETE FROM delivery WHERE seen_at < ?",
-                            (now - DELIVERY_MEMORY_SECONDS,),
-                        )
-                        self._pruned_at = now
+                        batch.new = self._insert(batch.events)
+                    invalid = [item for batch in batches for item in batch.invalid]
+                    if invalid:
+                        self._insert_invalid(invalid, now)
             except BaseException as exc:
                 for batch in batches:
                     batch.error = exc
@@ -123,7 +131,7 @@ class EventSpool:
                 for batch in batches:
                     batch.done = True
 
-    def _insert(self, events: list[TrackingEvent], now: float) -> int:
+    def _insert(self, events: list[TrackingEvent]) -> int:
         new = 0
         for event in events:
             cursor = self._db.execute(
@@ -131,15 +139,22 @@ class EventSpool:
                 (event.dedupe_key, json.dumps(event.to_contract())),
             )
             new += cursor.rowcount
-            if event.type == "delivered" and event.message_id:
-                # The earliest delivery time wins: events arrive out of order.
-                self._db.execute(
-                    "INSERT INTO delivery (message_id, delivered_at, seen_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (message_id) DO UPDATE"
-                    " SET delivered_at = min(delivered_at, excluded.delivered_at)",
-                    (event.message_id, event.time, now),
-                )
         return new
+
+    def _insert_invalid(self, invalid: list[InvalidEvent], now: float) -> None:
+        self._db.executemany(
+            "INSERT INTO invalid_webhook_event (position, reason, excerpt, received_at)"
+            " VALUES (?, ?, ?, ?)",
+            [
+                (item.position, item.reason, item.excerpt[:INVALID_EXCERPT_CHARS], now)
+                for item in invalid[-INVALID_MAX_ROWS:]
+            ],
+        )
+        self._db.execute(
+            "DELETE FROM invalid_webhook_event WHERE received_at < ?"
+            " OR seq <= (SELECT MAX(seq) FROM invalid_webhook_event) - ?",
+            (now - INVALID_MAX_AGE_SECONDS, INVALID_MAX_ROWS),
+        )
 
     def pending(self, limit: int) -> list[tuple[int, TrackingEvent]]:
         """The oldest waiting events with their spool keys, in the order they were added."""
@@ -173,12 +188,13 @@ class EventSpool:
             ).fetchall()
         return [(TrackingEvent.from_contract(json.loads(data)), reason) for data, reason in rows]
 
-    def delivered_at(self, message_id: str) -> str | None:
+    def invalid_events(self) -> list[InvalidEvent]:
+        """The record of webhook events refused by validation, oldest first."""
         with self._db_lock:
-            row = self._db.execute(
-                "SELECT delivered_at FROM delivery WHERE message_id = ?", (message_id,)
-            ).fetchone()
-        return str(row[0]) if row else None
+            rows = self._db.execute(
+                "SELECT position, reason, excerpt FROM invalid_webhook_event ORDER BY seq"
+            ).fetchall()
+        return [InvalidEvent(int(position), reason, excerpt) for position, reason, excerpt in rows]
 
     def depth(self) -> int:
         with self._db_lock:

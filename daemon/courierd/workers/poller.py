@@ -233,7 +233,7 @@ class Poller:
         fresh = [e for e in events if e.dedupe_key not in self._seen]
         if not fresh:
             return 0
-        added = self.spool.add(self.guard.check_all(fresh, self.spool.delivered_at))
+        added = self.spool.add(self.guard.check_all(fresh))
         self._seen.remember([e.dedupe_key for e in fresh])
         if self._metrics is not None:
             self._metrics.poll_events.inc(added)
