@@ -169,8 +169,9 @@ def run_pytest(*args: str, **environ: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.usefixtures("real_odoo")
-def test_a_run_with_a_wrong_postgresql_password_fails() -> None:
-    result = run_pytest(ADDON_TESTS, COURIER_PG_PASSWORD="wrong")
+def test_a_run_with_a_wrong_postgresql_password_fails(tmp_path: Path) -> None:
+    # Odoo 18 only (no Odoo 19 home): one error to count.
+    result = run_pytest(ADDON_TESTS, COURIER_PG_PASSWORD="wrong", ODOO19_HOME=str(tmp_path))
     assert result.returncode == 1, result.stdout
     assert (
         "addon tests, odoo18: ran 0, skipped 0, errors 1 (PostgreSQL at 127.0.0.1:5432 refuses "
@@ -180,23 +181,26 @@ def test_a_run_with_a_wrong_postgresql_password_fails() -> None:
 
 
 def test_a_run_without_odoo_skips_in_one_line(tmp_path: Path) -> None:
-    result = run_pytest(ADDON_TESTS, ODOO_HOME=str(tmp_path))
+    result = run_pytest(ADDON_TESTS, ODOO_HOME=str(tmp_path), ODOO19_HOME=str(tmp_path))
     assert result.returncode == 0, result.stdout
     assert (
         f"addon tests, odoo18: ran 0, skipped 1 (no Odoo 18 at {tmp_path} (needs src/odoo-bin "
         "and venv/bin/python; set ODOO_HOME))"
     ) in result.stdout
+    assert f"addon tests, odoo19: ran 0, skipped 1 (no Odoo 19 at {tmp_path}" in result.stdout
 
 
 def test_a_run_that_requires_odoo_fails_without_it(tmp_path: Path) -> None:
-    result = run_pytest(ADDON_TESTS, ODOO_HOME=str(tmp_path), COURIER_REQUIRE_ODOO="1")
+    result = run_pytest(
+        ADDON_TESTS, ODOO_HOME=str(tmp_path), ODOO19_HOME=str(tmp_path), COURIER_REQUIRE_ODOO="1"
+    )
     assert result.returncode == 1, result.stdout
     assert "set ODOO_HOME); COURIER_REQUIRE_ODOO=1 requires it)" in result.stdout
     assert "addon tests, odoo18: ran 0, skipped 0, errors 1 (no Odoo 18 at" in result.stdout
 
 
 def test_a_run_that_requires_odoo_19_fails_without_it(tmp_path: Path) -> None:
-    # Today no test runs on Odoo 19 (the run says so); once some do, the missing home fails them.
+    # The addon tests run on Odoo 19 too: its missing home fails them.
     result = run_pytest(
         ADDON_TESTS,
         ODOO_HOME=str(tmp_path),
@@ -205,3 +209,4 @@ def test_a_run_that_requires_odoo_19_fails_without_it(tmp_path: Path) -> None:
     )
     assert result.returncode == 1, result.stdout
     assert "COURIER_REQUIRE_ODOO19=1" in result.stdout
+    assert "addon tests, odoo19: ran 0, skipped 0, errors 1 (no Odoo 19 at" in result.stdout
