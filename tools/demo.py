@@ -48,6 +48,9 @@ COURIERD_STATE = DEMO_DIR / "courierd-state"
 DB_PREFIX = "courier_demo_"
 
 ADMIN_LOGIN = "admin"
+# A French-speaking accountant: Odoo, the addon and its chatter notes in French.
+FRENCH_USER = {"name": "Camille Martin", "login": "camille", "lang": "fr_FR"}
+FRENCH_GROUPS = ("account.group_account_manager",)
 DAEMON_LOGIN = "courierd"
 SENDER = "billing@courier-demo.example"
 SENDER_NAME = "Courier Demo"
@@ -92,6 +95,7 @@ class DemoSetup:
     invoice_id: int
     invoice_name: str
     daemon_api_key: str | None = None  # Odoo 19 and later: courierd speaks JSON-2 with it
+    french_password: str = ""  # FRENCH_USER's
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,10 @@ class Demo:
             error = odoo_local.drop_database(self.env, old, ODOO_DATA / "filestore" / old)
             say(f"Could not drop the earlier demo database {old}: {error}" if error
                 else f"Dropped the earlier demo database {old}.")  # fmt: skip
-        say(f"Creating database {self.db} with invoice_courier (a minute or two)...")
+        say(
+            f"Creating database {self.db} with invoice_courier and Odoo's demo payment "
+            "provider (a minute or two)..."
+        )
         log_path, log = self.log("odoo-install")
         self.created_db = True
         started = time.monotonic()
@@ -227,10 +234,23 @@ class Demo:
             raise DemoError(str(exc)) from exc
 
     def fill_database(self) -> DemoSetup:
-        """Sender, daemon user, customer with contacts, a posted invoice, admin's password."""
+        """Sender, daemon user, customer with contacts, a posted invoice, the demo payment
+        provider, a French-speaking accountant, admin's password."""
         odoo = odoo_local.rpc_login(self.url, self.db, ADMIN_LOGIN, "admin")
         odoo_local.point_urls_at(odoo, self.url)
         odoo_local.configure_sender(odoo, SENDER, SENDER_NAME, {"name": "Courier Demo Ltd"})
+        odoo_local.enable_demo_payment(odoo)
+        say("Loading French (Odoo's and the addon's translations)...")
+        odoo_local.install_language(odoo, FRENCH_USER["lang"])
+        french_password = "demo-" + secrets.token_hex(4)
+        odoo_local.create_accountant(
+            odoo,
+            FRENCH_USER["name"],
+            FRENCH_USER["login"],
+            french_password,
+            FRENCH_USER["lang"],
+            FRENCH_GROUPS,
+        )
         daemon_password = secrets.token_urlsafe(16)
         daemon_uid = odoo_local.create_daemon_user(odoo, DAEMON_LOGIN, daemon_password)
         api_key = None
@@ -242,7 +262,13 @@ class Demo:
         odoo.execute("res.users", "write", [odoo.env.uid], {"password": admin_password})
         odoo_local.rpc_login(self.url, self.db, ADMIN_LOGIN, admin_password)
         return DemoSetup(
-            self.url, admin_password, daemon_password, invoice.id, invoice.name, api_key
+            self.url,
+            admin_password,
+            daemon_password,
+            invoice.id,
+            invoice.name,
+            api_key,
+            french_password,
         )
 
     def start_sandbox(self, wiring: Wiring) -> None:
@@ -403,6 +429,8 @@ def print_ready(demo: Demo, setup: DemoSetup, wiring: Wiring) -> None:
     say(f"            courierd speaks {transport_of(demo.env)} (see its log)")
     say(f"  Open      {setup.url}/web/login")
     say(f"  Log in    {ADMIN_LOGIN} / {setup.admin_password}")
+    say(f"  French    {FRENCH_USER['login']} / {setup.french_password}  ({FRENCH_USER['name']}, "
+        "Odoo in French)")  # fmt: skip
     say(f"  Invoice   {setup.url}/odoo/customer-invoices/{setup.invoice_id}")
     say(f"            {setup.invoice_name} for {CUSTOMER['name']}")
     say("            click the envelope, pick recipients, then Send the document")
@@ -410,13 +438,15 @@ def print_ready(demo: Demo, setup: DemoSetup, wiring: Wiring) -> None:
         label = "  Contacts" if index == 0 else ""
         note = "  (bounces in the sandbox)" if contact["email"].startswith("bounce") else ""
         say(f"{label:<12}{contact['name']} <{contact['email']}>{note}")
-    say(f"  Outbox    {OUTBOX}  (one .eml per recipient)")
+    say(f"  Outbox    {OUTBOX}  (one .eml per recipient: <time>-<address>-<MessageID>.eml)")
     say(f"  Sandbox   {wiring.sandbox_url}_sandbox/messages  (each email and its events)")
     say(f"  courierd  {wiring.courierd_url}/healthz, {wiring.courierd_url}/metrics")
     say(f"  Webhook   {wiring.receiver_url}  (user {WEBHOOK_USER}, password made for this run)")
     say("  Tracking  the invoice turns Sent when Mailjet accepted the email (Transmitted);")
     say("            the sandbox posts Delivered, Opened, Clicked, Bounce... to courierd's")
-    say("            webhook, courierd writes them to the Email history tab (reload the page).")
+    say("            webhook, courierd writes them to the Email history tab: the open invoice")
+    say("            updates itself. The email's link opens the invoice's web page: view,")
+    say("            download, and Pay Now with Odoo's demo provider (any card number).")
     say(f"  Logs      {LOGS}/  (odoo.log, sandbox.log, courierd.log)")
     keep = "kept (--keep-db)" if demo.keep_db else "dropped when you stop"
     say(f"  Database  {demo.db}, {keep}")

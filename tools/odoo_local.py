@@ -36,6 +36,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ADDONS_DIR = ROOT / "addon"
 MODULE = "invoice_courier"
 DAEMON_GROUP = "group_courier_daemon"  # in MODULE: the RPC contract and nothing else
+# Installed with MODULE: Odoo's demo payment provider, so an invoice's "Pay Now" works.
+PAYMENT_DEMO = "payment_demo"
 
 
 class OdooStartError(RuntimeError):
@@ -298,14 +300,18 @@ def install_module(
     log: IO[bytes],
     extra_args: Sequence[str] = (),
     timeout: float = 15 * 60,
+    modules: Sequence[str] = (MODULE, PAYMENT_DEMO),
 ) -> int:
-    """Create `db` with MODULE installed (odoo-bin --init, then stop); odoo-bin's exit code.
+    """Create `db` with `modules` installed (odoo-bin --init, then stop); odoo-bin's exit code.
 
-    Without a country on the company, installing `account` loads Odoo's generic
-    chart of accounts, so invoices can be posted right away.
+    MODULE, and Odoo's demo payment provider (PAYMENT_DEMO, disabled until
+    `enable_demo_payment`): the invoice's "Pay Now" needs a provider. Without a
+    country on the company, installing `account` loads Odoo's generic chart of
+    accounts, so invoices can be posted right away.
     """
+    init = f"--init={','.join(modules)}"
     completed = subprocess.run(
-        [*env.base_args(db, data_dir), f"--init={MODULE}", "--stop-after-init", *extra_args],
+        [*env.base_args(db, data_dir), init, "--stop-after-init", *extra_args],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env.environ(),
@@ -462,6 +468,61 @@ def configure_sender(
     values = {"email": email, "courier_sender_email": email, "courier_sender_name": name}
     odoo.execute("res.company", "write", [company_id], {**values, **(company_values or {})})
     return company_id
+
+
+def enable_demo_payment(odoo: odoorpc.ODOO) -> int:
+    """Odoo's demo payment provider, enabled in test mode and shown to customers; its id.
+
+    The invoice's web document then offers "Pay Now": a fake card, no money.
+    """
+    [provider_id] = odoo.execute("payment.provider", "search", [("code", "=", "demo")])
+    odoo.execute(
+        "payment.provider", "write", [provider_id], {"state": "test", "is_published": True}
+    )
+    return int(provider_id)
+
+
+def install_language(odoo: odoorpc.ODOO, code: str) -> None:
+    """Activate `code` and load every installed module's translations (the addon's fr.po too)."""
+    lang_ids = odoo.execute_kw(
+        "res.lang", "search", [[("code", "=", code), ("active", "in", [True, False])]]
+    )
+    if not lang_ids:
+        raise ValueError(f"Odoo knows no language {code}")
+    wizard = odoo.execute(
+        "base.language.install", "create", {"lang_ids": [(6, 0, lang_ids)], "overwrite": True}
+    )
+    odoo.execute("base.language.install", "lang_install", [wizard])
+
+
+def create_accountant(
+    odoo: odoorpc.ODOO, name: str, login: str, password: str, lang: str, groups: Sequence[str]
+) -> int:
+    """An internal user in `lang` with `groups` (xml ids), UTC; its id."""
+    group_ids = []
+    for xmlid in groups:
+        module, group = xmlid.split(".")
+        [row] = odoo.execute(
+            "ir.model.data",
+            "search_read",
+            [("module", "=", module), ("name", "=", group)],
+            ["res_id"],
+        )
+        group_ids.append(row["res_id"])
+    return int(
+        odoo.execute(
+            "res.users",
+            "create",
+            {
+                "name": name,
+                "login": login,
+                "password": password,
+                "lang": lang,
+                "tz": "UTC",
+                groups_field(odoo): [(4, group_id) for group_id in group_ids],
+            },
+        )
+    )
 
 
 def groups_field(odoo: odoorpc.ODOO) -> str:

@@ -12,7 +12,7 @@
     "website": "https://github.com/invoice-courier/invoice-courier",
     "maintainers": ["invoice-courier"],
     "development_status": "Beta",
-    "depends": ["account", "account_payment", "portal", "mail"],
+    "depends": ["account", "account_payment", "portal", "mail", "bus"],
     "data": [
         "security/courier_security.xml",
         "security/ir.model.access.csv",
@@ -27,6 +27,13 @@
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
+    "assets": {
+        # The live invoice form (bus), the Email history's dialog title, whole recipient tags.
+        "web.assets_backend": [
+            "invoice_courier/static/src/js/*.js",
+            "invoice_courier/static/src/scss/*.scss",
+        ],
+    },
     "installable": True,
     "post_init_hook": "post_init_hook",
     "application": False,

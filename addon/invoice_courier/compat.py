@@ -27,11 +27,12 @@ GROUPS_FIELD = "group_ids" if ODOO_VERSION >= 19 else "groups_id"
 
 
 def apply_version_data(env):
-    """Hide the daemon's group (18) and keep the bulk send action for invoicing users."""
+    """Hide the daemon's group (18) and keep the bound actions for invoicing users."""
     if ODOO_VERSION < 19:
         env.ref("invoice_courier.group_courier_daemon").category_id = env.ref(
             "base.module_category_hidden"
         )
-    env.ref("invoice_courier.action_server_courier_bulk_send")[GROUPS_FIELD] = [
-        (4, env.ref("account.group_account_invoice").id)
-    ]
+    for action in ("action_server_courier_bulk_send", "action_server_odoo_send_and_print"):
+        env.ref(f"invoice_courier.{action}")[GROUPS_FIELD] = [
+            (4, env.ref("account.group_account_invoice").id)
+        ]

@@ -5,6 +5,7 @@ See docs/sandbox.md. Entry points: ``add_arguments``/``run`` for
 """
 
 from mailjet_sandbox.command import add_arguments, run
+from mailjet_sandbox.mime import find_eml
 from mailjet_sandbox.server import SandboxServer
 
-__all__ = ["SandboxServer", "add_arguments", "run"]
+__all__ = ["SandboxServer", "add_arguments", "find_eml", "run"]

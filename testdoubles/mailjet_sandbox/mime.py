@@ -1,16 +1,36 @@
-"""Building the MIME email the sandbox "delivers" to one recipient."""
+"""Building the MIME email the sandbox "delivers" to one recipient, and naming its file."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from email.headerregistry import Address as MimeAddress
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime
+from pathlib import Path
 
 from mailjet_sandbox.validation import Address, Message, Recipient
 
 MESSAGE_ID_DOMAIN = "mailjet-sandbox.invalid"
+# What an address may keep in a file name; anything else becomes "_".
+UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9@._+-]")
+
+
+def eml_name(sent_at: datetime, email: str, message_id: int) -> str:
+    """`<UTC time>-<recipient>-<MessageID>.eml`: sorted by time, found by address or id.
+
+    e.g. 20261127-081502-anna@acme.example-1152921504606846976.eml
+    """
+    when = sent_at.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{when}-{UNSAFE_IN_NAME.sub('_', email)[:100]}-{message_id}.eml"
+
+
+def find_eml(outbox: Path, message_id: int | str) -> Path:
+    """The .eml of MessageID `message_id` in `outbox`; FileNotFoundError if there is none."""
+    for path in outbox.glob(f"*-{message_id}.eml"):
+        return path
+    raise FileNotFoundError(f"no .eml of MessageID {message_id} in {outbox}")
 
 
 def _mime_address(addr: Address | Recipient) -> MimeAddress:

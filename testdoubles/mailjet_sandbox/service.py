@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from mailjet_sandbox import events, tracking
-from mailjet_sandbox.mime import build_email
+from mailjet_sandbox.mime import build_email, eml_name
 from mailjet_sandbox.stats import Stats
 from mailjet_sandbox.store import Store, StoredMessage
 from mailjet_sandbox.validation import Message, Recipient, check_send_payload
@@ -143,7 +143,7 @@ class MailjetSandbox:
             sent_at=datetime.fromtimestamp(now, UTC),
         )
         data = mail.as_bytes()
-        eml = self.outbox / f"{message_id}.eml"
+        eml = self.outbox / eml_name(datetime.fromtimestamp(now, UTC), recipient.email, message_id)
         tmp = eml.with_suffix(".eml.tmp")
         tmp.write_bytes(data)
         os.replace(tmp, eml)

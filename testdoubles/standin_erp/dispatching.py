@@ -62,6 +62,7 @@ def claim_payload(
         "web_url": d["web_url"],
         "track_opens": bool(d["track_opens"]),
         "track_clicks": bool(d["track_clicks"]),
+        "one_email_to_all": bool(d["one_email_to_all"]),
         "queued_at": d["queued_at"],
         "last_error": d["last_error"] or False,
         "error_code": d["error_code"] or False,
@@ -181,7 +182,9 @@ def report_test_sent(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
 def report_transmitted(
     conn: sqlite3.Connection, row: sqlite3.Row, reported: Any, result: dict[str, Any]
 ) -> None:
-    moment = parse_time(result.get("time"))
+    # When Mailjet accepted it (courierd's `transmitted_at`), else the report's time.
+    accepted = result.get("transmitted_at") or result.get("time")
+    moment = parse_time(accepted)
     by_email = {}
     for item in reported if isinstance(reported, list) else []:
         if isinstance(item, dict):
@@ -213,10 +216,32 @@ def report_transmitted(
                 "source": "daemon",
                 "dedupe_key": f"transmitted:{key}",
                 "detail": item.get("message_href"),
-                "time": result.get("time"),
+                "time": accepted,
+            },
+        )
+    refused = {}
+    for item in result.get("refused") or []:
+        if isinstance(item, dict):
+            refused[str(item.get("email") or "").strip().lower()] = item
+    for recipient in recipients:
+        item = refused.get(recipient["email"].strip().lower())
+        if item is None:
+            continue
+        # Mailjet refused this recipient's own email and took the others': a block.
+        reason = " ".join(str(p) for p in (item.get("code"), item.get("message")) if p)
+        store_event(
+            conn,
+            recipient_id=recipient["id"],
+            event={
+                "type": "blocked",
+                "source": "daemon",
+                "dedupe_key": f"refused:{row['custom_id']}:{recipient['email'].lower()}",
+                "detail": reason or None,
+                "time": accepted,
             },
         )
     conn.execute("UPDATE invoice SET is_move_sent = 1 WHERE id = ?", (row["move_id"],))
     refresh_invoice_state(conn, row["move_id"])
-    addresses = ", ".join(r["email"] for r in recipients)
+    taken = [r["email"] for r in recipients if r["email"].strip().lower() in by_email]
+    addresses = ", ".join(taken or [r["email"] for r in recipients])
     note(conn, row["move_id"], "note", f"Sent to {addresses} through Mailjet")

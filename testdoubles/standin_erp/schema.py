@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS dispatch (
     error_code TEXT,
     queued_at TEXT NOT NULL,
     transmitted_at TEXT,
-    link_only INTEGER NOT NULL DEFAULT 0
+    link_only INTEGER NOT NULL DEFAULT 0,
+    one_email_to_all INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS dispatch_claimable ON dispatch (state, queued_at);
 CREATE TABLE IF NOT EXISTS recipient (

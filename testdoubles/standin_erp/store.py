@@ -124,6 +124,7 @@ class CourierStore:
         with_pdf: bool = True,
         pdf_base64: str | None = None,
         link_only: bool = False,
+        one_email_to_all: bool = False,
         move_type: str = "out_invoice",
         lang: str = "en_US",
         sender_email: str = SENDER_EMAIL,
@@ -136,6 +137,7 @@ class CourierStore:
         (``pdf_base64``, else a small generated one) unless ``with_pdf`` is false:
         then its dispatch is ``pdf_pending``. ``sender_email`` is the From of every
         one (the sandbox refuses a sender whose local part starts with "unauthorized").
+        ``one_email_to_all``: the company's setting (else one email per recipient).
         """
         if emails is not None and len(emails) != count:
             raise ValueError(f"{len(emails)} emails for {count} dispatches")
@@ -157,6 +159,10 @@ class CourierStore:
                 # The company's "Send the link only", as the addon stores it on each send.
                 conn.executemany(
                     "UPDATE dispatch SET link_only = 1 WHERE id = ?", [(i,) for i in ids]
+                )
+            if one_email_to_all:
+                conn.executemany(
+                    "UPDATE dispatch SET one_email_to_all = 1 WHERE id = ?", [(i,) for i in ids]
                 )
         self._wake_claims()
         return ids

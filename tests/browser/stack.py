@@ -21,7 +21,7 @@ from mailjet_sandbox import SandboxServer
 from tests.browser.webhook_gate import WebhookGate
 from tests.support.erp_backends import ErpBackend, courierd_odoo_env
 from tests.support.processes import DaemonProcess, courierd_process, free_port
-from tools.odoo_local import groups_field
+from tools import odoo_local
 
 API_KEY = "browser-api-key"
 API_SECRET = "browser-api-secret-" + secrets.token_hex(4)
@@ -78,41 +78,21 @@ def courier_stack_for(erp: ErpBackend, workdir: Path, log_name: str) -> Iterator
 # ------------------------------------------------------------ Odoo setup
 
 
-def xmlid_res_id(odoo: odoorpc.ODOO, xmlid: str) -> int:
-    module, name = xmlid.split(".")
-    [row] = odoo.execute(
-        "ir.model.data", "search_read", [("module", "=", module), ("name", "=", name)], ["res_id"]
-    )
-    return int(row["res_id"])
-
-
 def install_language(odoo: odoorpc.ODOO, code: str) -> None:
     """Activate `code` and load every installed module's translations (the addon's fr.po too)."""
-    lang_ids = odoo.execute_kw(
-        "res.lang", "search", [[("code", "=", code), ("active", "in", [True, False])]]
-    )
-    if not lang_ids:
-        raise AssertionError(f"Odoo knows no language {code}")
-    wizard = odoo.execute(
-        "base.language.install", "create", {"lang_ids": [(6, 0, lang_ids)], "overwrite": True}
-    )
-    odoo.execute("base.language.install", "lang_install", [wizard])
+    odoo_local.install_language(odoo, code)
 
 
 def create_accountant(odoo: odoorpc.ODOO, lang: str) -> tuple[str, str]:
     """An internal user with Invoicing's billing rights in `lang`; (login, password)."""
     login = f"accountant-{lang.lower()}-{secrets.token_hex(3)}"
     password = secrets.token_urlsafe(12)
-    odoo.execute(
-        "res.users",
-        "create",
-        {
-            "name": f"Alex Accountant ({lang})",
-            "login": login,
-            "password": password,
-            "lang": lang,
-            "tz": "UTC",
-            groups_field(odoo): [(4, xmlid_res_id(odoo, "account.group_account_invoice"))],
-        },
+    odoo_local.create_accountant(
+        odoo,
+        f"Alex Accountant ({lang})",
+        login,
+        password,
+        lang,
+        ("account.group_account_invoice",),
     )
     return login, password

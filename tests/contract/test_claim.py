@@ -15,7 +15,7 @@ from tests.support.processes import wait_until
 CLAIM_KEYS = {
     "id", "custom_id", "attempts", "check_mailjet_first", "company_id", "invoice_id", "sender",
     "reply_to", "recipients", "subject", "html", "text", "attachments", "pdf_pending", "web_url",
-    "track_opens", "track_clicks", "invoice",
+    "track_opens", "track_clicks", "invoice", "one_email_to_all",
 }  # fmt: skip
 INVOICE_KEYS = {
     "name", "partner_name", "amount_total", "amount_residual", "currency", "invoice_date",
@@ -41,6 +41,8 @@ def test_claim_returns_the_documented_shape(erp_backend: ErpBackend, contract: C
     assert claimed["subject"] and claimed["html"] and isinstance(claimed["text"], str)
     assert claimed["web_url"].startswith("http")
     assert isinstance(claimed["track_opens"], bool) and isinstance(claimed["track_clicks"], bool)
+    # By default each recipient gets their own email (the company may choose one to all).
+    assert claimed["one_email_to_all"] is False
     assert set(claimed["invoice"]) >= INVOICE_KEYS
     assert claimed["invoice"]["move_type"] in ("out_invoice", "out_refund")
     pdfs = [a for a in claimed["attachments"] if a["content_type"] == "application/pdf"]

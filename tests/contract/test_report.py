@@ -34,6 +34,45 @@ def test_transmitted_stores_message_ids_and_marks_the_invoice_sent(
     assert {e["source"] for e in erp_backend.events(dispatch_id)} == {"daemon"}
 
 
+def test_the_transmitted_time_is_mailjets_acceptance_when_given(
+    erp_backend: ErpBackend, contract: Contract
+) -> None:
+    [dispatch_id] = erp_backend.seed_dispatches(1)
+    [claimed] = contract.claim_ours([dispatch_id])
+    report = transmitted(claimed)
+    report["time"] = "2026-11-27T17:25:53Z"  # when courierd began the send
+    report["transmitted_at"] = "2026-11-27T17:26:03Z"  # when Mailjet answered
+
+    assert contract.report([report]) == NOTHING | {"transmitted": 1}
+
+    [state] = erp_backend.dispatches([dispatch_id])
+    assert [r["status_time"] for r in state["recipients"]] == ["2026-11-27T17:26:03Z"]
+    [event] = [e for e in erp_backend.events(dispatch_id) if e["type"] == "transmitted"]
+    assert event["event_time"] == "2026-11-27T17:26:03Z"
+
+
+def test_a_recipient_mailjet_refused_is_blocked_the_others_transmitted(
+    erp_backend: ErpBackend, contract: Contract
+) -> None:
+    taken, refused = unique_email("anna"), unique_email("typo")
+    [dispatch_id] = erp_backend.seed_dispatches(1, [f"{taken}, {refused}"])
+    [claimed] = contract.claim_ours([dispatch_id])
+    report = transmitted(claimed)
+    report["recipients"] = [r for r in report["recipients"] if r["email"] == taken]
+    report["refused"] = [{"email": refused, "code": "send-0010", "message": "Email is invalid"}]
+
+    assert contract.report([report]) == NOTHING | {"transmitted": 1}
+
+    [state] = erp_backend.dispatches([dispatch_id])
+    assert state["state"] == "transmitted"
+    statuses = {r["email"]: (r["status"], r["error_text"]) for r in state["recipients"]}
+    assert statuses == {
+        taken: ("transmitted", None),
+        refused: ("blocked", "send-0010 Email is invalid"),
+    }
+    assert any(refused in note for note in erp_backend.activities(dispatch_id))
+
+
 def test_repeated_report_changes_nothing(erp_backend: ErpBackend, contract: Contract) -> None:
     [dispatch_id] = erp_backend.seed_dispatches(1)
     [claimed] = contract.claim_ours([dispatch_id])

@@ -8,6 +8,8 @@ from courierd.mailjet.messages import (
     build_message,
     build_send_payload,
     count_recipients,
+    dispatch_messages,
+    per_recipient,
     split_into_calls,
     truncate_subject,
 )
@@ -108,3 +110,48 @@ def test_recipients_of_a_message_count_to_cc_and_bcc() -> None:
     }
     assert count_recipients(message) == 3
     assert count_recipients({"To": [{"Email": "a@x.example"}]}) == 1
+
+
+TWO = [
+    {"id": 1, "email": "anna@customer.example", "name": "Anna"},
+    {"id": 2, "email": "typed@elsewhere.example", "name": ""},
+]
+
+
+def test_each_recipient_gets_their_own_message_by_default():
+    messages = dispatch_messages(make_dispatch(7, recipients=TWO), build_message)
+    assert [m["To"] for m in messages] == [
+        [{"Email": "anna@customer.example", "Name": "Anna"}],
+        [{"Email": "typed@elsewhere.example"}],
+    ]
+    # Everything else is the same email: one CustomID finds them all at Mailjet.
+    assert {m["CustomID"] for m in messages} == {"cid0007"}
+    assert messages[0] | {"To": None} == messages[1] | {"To": None}
+
+
+def test_one_email_to_all_when_the_dispatch_says_so():
+    dispatch = make_dispatch(7, recipients=TWO, one_email_to_all=True)
+    [message] = dispatch_messages(dispatch, build_message)
+    assert [a["Email"] for a in message["To"]] == [r["email"] for r in TWO]
+    assert per_recipient(message) == dispatch_messages(
+        make_dispatch(7, recipients=TWO, one_email_to_all=False), build_message
+    )
+
+
+def test_more_private_messages_than_one_call_carries_cannot_be_built():
+    crowd = [{"id": i, "email": f"c{i}@customer.example"} for i in range(MESSAGES_PER_CALL + 1)]
+    with pytest.raises(ValueError, match="51 recipients each get their own email"):
+        dispatch_messages(make_dispatch(1, recipients=crowd), build_message)
+    assert len(dispatch_messages(make_dispatch(1, recipients=crowd[:50]), build_message)) == 50
+
+
+def test_a_dispatchs_messages_stay_in_one_call():
+    # (messages, recipients) per dispatch: 20 private emails, then 40, then 1.
+    items = [(20, 20), (40, 40), (1, 1)]
+    calls = split_into_calls(items, lambda item: item[1], lambda item: item[0])
+    assert calls == [[(20, 20)], [(40, 40), (1, 1)]]
+    # 50 messages per call: 25 dispatches of two private emails each.
+    assert [len(c) for c in split_into_calls([(2, 2)] * 30, lambda i: i[1], lambda i: i[0])] == [
+        25,
+        5,
+    ]

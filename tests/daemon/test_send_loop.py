@@ -327,3 +327,48 @@ def test_a_result_odoo_refuses_for_good_does_not_block_the_spool(parts):
     make_loop().turn()
     assert erp.reported() == [good]
     assert spool.depth() == 0
+
+
+def test_transmitted_at_is_when_mailjet_answered_not_when_the_turn_began(parts, tmp_path):
+    erp, mailjet, pdfs, _, metrics, _ = parts
+    answered = datetime(2026, 11, 27, 8, 15, 12, tzinfo=UTC)
+    clock = [NOW]
+    # The Send call takes ten seconds (a slow Mailjet, big PDFs).
+    mailjet.on_send = lambda: clock.__setitem__(0, answered)
+    spool = ReportSpool(tmp_path / "own")
+    loop = SendLoop(
+        LoopSettings(worker_id="w1", idle_seconds=0.01, retry_policy=RetryPolicy(30, 3600)),
+        erp=erp,
+        mail=MailjetSender(mailjet),
+        pdfs=pdfs,
+        spool=spool,
+        metrics=metrics,
+        health=Health(60),
+        jitter=lambda: 1.0,
+        clock=lambda: clock[0],
+    )
+    erp.batches = [[make_dispatch(1)]]
+    loop.turn()
+    spool.close()
+    [result] = erp.reported()
+    assert result["time"] == "2026-11-27T08:15:02Z"
+    assert result["transmitted_at"] == "2026-11-27T08:15:12Z"
+
+
+def test_each_recipient_gets_their_own_email_in_one_call(parts):
+    erp, mailjet, _, _, _, make_loop = parts
+    recipients = [
+        {"id": 1, "email": "anna@customer.example", "name": "Anna"},
+        {"id": 2, "email": "typed@elsewhere.example", "name": ""},
+    ]
+    erp.batches = [[make_dispatch(1, recipients=recipients), make_dispatch(2)]]
+    make_loop().turn()
+    [call] = mailjet.sent
+    assert [[t["Email"] for t in m["To"]] for m in call] == [
+        ["anna@customer.example"],
+        ["typed@elsewhere.example"],
+        ["anna@customer.example"],
+    ]
+    first, second = erp.reported()
+    assert [r["email"] for r in first["recipients"]] == [r["email"] for r in recipients]
+    assert second["outcome"] == "transmitted"

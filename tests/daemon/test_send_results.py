@@ -213,3 +213,88 @@ def test_lookup_found_gives_transmitted_with_found_ids():
         ],
     }
     assert transmitted_from_lookup(dispatch, [], time=NOW, api_url="x") is None
+
+
+def _error(custom_id, code, message, status=400):
+    return {
+        "Status": "error",
+        "CustomID": custom_id,
+        "Errors": [
+            {
+                "ErrorCode": code,
+                "StatusCode": status,
+                "ErrorMessage": message,
+                "ErrorRelatedTo": ["To[0].Email"],
+            }
+        ],
+    }
+
+
+def _private(dispatch):
+    """The dispatch's messages, one per recipient (messages.per_recipient's shape)."""
+    return [{"To": [{"Email": r["email"]}], "CustomID": dispatch["custom_id"]} for r in
+            dispatch["recipients"]]  # fmt: skip
+
+
+TWO = [{"email": "anna@customer.example"}, {"email": "ben@customer.example"}]
+
+
+def test_a_dispatchs_private_messages_are_read_together():
+    first, second = make_dispatch(1, recipients=TWO), make_dispatch(2)
+    body = {
+        "Messages": [
+            _success("cid0001", "anna@customer.example", 11),
+            _success("cid0001", "ben@customer.example", 12),
+            _success("cid0002", "anna@customer.example", 21),
+        ]
+    }
+    results = results_from_response(
+        [first, second],
+        body,
+        time=NOW,
+        policy=POLICY,
+        jitter=1.0,
+        messages=[_private(first), _private(second)],
+    )
+    assert [r["outcome"] for r in results] == ["transmitted", "transmitted"]
+    assert [(r["email"], r["message_id"]) for r in results[0]["recipients"]] == [
+        ("anna@customer.example", "11"),
+        ("ben@customer.example", "12"),
+    ]
+    assert "refused" not in results[0]
+    assert [r["message_id"] for r in results[1]["recipients"]] == ["21"]
+
+
+def test_some_private_messages_refused_the_others_transmitted():
+    dispatch = make_dispatch(1, recipients=TWO)
+    # Mailjet answers in order, without echoing CustomID on an error: by position.
+    body = {
+        "Messages": [
+            _success("cid0001", "anna@customer.example", 11),
+            {**_error("cid0001", "send-0010", 'Email "ben@" is invalid'), "CustomID": None},
+        ]
+    }
+    (result,) = results_from_response(
+        [dispatch], body, time=NOW, policy=POLICY, jitter=1.0, messages=[_private(dispatch)]
+    )
+    assert result["outcome"] == "transmitted"
+    assert [r["email"] for r in result["recipients"]] == ["anna@customer.example"]
+    assert result["refused"] == [
+        {"email": "ben@customer.example", "code": "send-0010", "message": 'Email "ben@" is invalid'}
+    ]
+
+
+def test_every_private_message_refused_fails_the_dispatch():
+    dispatch = make_dispatch(1, recipients=TWO)
+    body = {
+        "Messages": [
+            _error("cid0001", "send-0008", "From is not allowed"),
+            _error("cid0001", "send-0008", "From is not allowed"),
+        ]
+    }
+    (result,) = results_from_response(
+        [dispatch], body, time=NOW, policy=POLICY, jitter=1.0, messages=[_private(dispatch)]
+    )
+    assert result["outcome"] == "failed"
+    assert result["error"]["code"] == "send-0008"
+    assert "refused" not in result

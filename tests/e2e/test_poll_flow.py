@@ -23,6 +23,7 @@ from courierd.ops.metrics import Metrics
 from courierd.storage.event_spool import EventSpool
 from courierd.workers.event_forwarder import EventForwarder
 from courierd.workers.poller import Poller
+from mailjet_sandbox import find_eml
 from tests.e2e.conftest import API_KEY, API_SECRET, Mailjet, daemon_env
 from tests.support.erp_backends import ErpBackend, erp_client
 from tests.support.processes import courierd_process, wait_until
@@ -113,7 +114,7 @@ def test_poll_brings_delivery_open_web_document_click_and_bounce(
     assert bounced["invoice_state"] == "bounced"
 
     message_id = _recipient(erp_backend, anna_id)["message_id"]
-    click_url, pixel_url = _tracking_urls(mailjet.outbox / f"{message_id}.eml")
+    click_url, pixel_url = _tracking_urls(find_eml(mailjet.outbox, message_id))
     assert requests.get(pixel_url, headers={"User-Agent": BROWSER}, timeout=5).status_code == 200
 
     assert poll_path.round() == 1
@@ -149,7 +150,7 @@ def test_a_link_scanner_click_found_by_polling_is_not_a_view(
             "the dispatch to be transmitted",
         )
     message_id = _recipient(erp_backend, dispatch_id)["message_id"]
-    click_url, _ = _tracking_urls(mailjet.outbox / f"{message_id}.eml")
+    click_url, _ = _tracking_urls(find_eml(mailjet.outbox, message_id))
 
     scanner = {"User-Agent": "Mozilla/5.0 (compatible; Barracuda LinkProtect)"}
     assert requests.get(click_url, headers=scanner, allow_redirects=False, timeout=5).ok

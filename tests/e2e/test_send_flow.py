@@ -33,7 +33,7 @@ def test_120_dispatches_go_out_in_three_send_calls(
     assert stats["send_calls_by_status"] == {"200": 3}
     assert stats["messages_accepted"] == 120
     assert len(mailjet.emails()) == 120
-    assert {path.stem for path in mailjet.emails()} == set(message_ids)
+    assert {path.stem.rsplit("-", 1)[1] for path in mailjet.emails()} == set(message_ids)
 
 
 def test_a_call_never_carries_more_than_50_recipients(
@@ -55,8 +55,37 @@ def test_a_call_never_carries_more_than_50_recipients(
     )
     stats = mailjet.stats()
     assert stats["send_calls_by_status"] == {"200": 2}
-    assert stats["messages_accepted"] == 30
+    # Each recipient gets their own email: 60 messages, at most 50 a call.
+    assert stats["messages_accepted"] == 60
     assert len(mailjet.emails()) == 60
+
+
+def test_each_recipient_gets_their_own_email_unless_one_to_all(
+    standin_erp: StandinErp, mailjet: Mailjet, courier_env: dict[str, str]
+) -> None:
+    both = "anna@customer.example,typed@elsewhere.example"
+    private = standin_erp.store.seed(1, [both])
+    shared = standin_erp.store.seed(1, [both], one_email_to_all=True)
+
+    with courierd_process(courier_env, "e2e-private-recipients.log"):
+        ids = private + shared
+        wait_until(lambda: _all_final(standin_erp, ids), 60, "2 dispatches to be reported")
+
+    private_sent, shared_sent = standin_erp.dispatches(ids)
+    # The sandbox writes one .eml per recipient of each message it accepts.
+    by_id = {path.stem.rsplit("-", 1)[1]: read_email(path) for path in mailjet.emails()}
+    for recipient in private_sent["recipients"]:
+        own = by_id[recipient["message_id"]]
+        # Its own email: only its own address, nobody else's.
+        assert own["To"].addresses[0].addr_spec == recipient["email"]
+        assert len(own["To"].addresses) == 1
+        assert own["Delivered-To"] == recipient["email"]
+    for recipient in shared_sent["recipients"]:
+        shown = [a.addr_spec for a in by_id[recipient["message_id"]]["To"].addresses]
+        assert shown == both.split(",")
+    stats = mailjet.stats()
+    assert stats["messages_accepted"] == 3
+    assert len(by_id) == 4
 
 
 def test_pending_pdfs_are_rendered_and_attached(

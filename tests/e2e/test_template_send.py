@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from courierd.mailjet.client import MailjetClient
 from courierd.mailjet.message_mapping import load_message_mapping, make_message_builder
+from mailjet_sandbox import find_eml
 from tests.support.processes import wait_until
 
 from .conftest import API_KEY, API_SECRET, Mailjet
@@ -93,7 +94,7 @@ def send(client: MailjetClient, message: dict[str, Any]) -> list[int]:
 
 
 def eml(mailjet: Mailjet, message_id: int) -> EmailMessage:
-    raw = (mailjet.outbox / f"{message_id}.eml").read_bytes()
+    raw = find_eml(mailjet.outbox, message_id).read_bytes()
     mail = email.message_from_bytes(raw, policy=default)
     assert isinstance(mail, EmailMessage)
     return mail

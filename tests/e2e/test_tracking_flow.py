@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from mailjet_sandbox import SandboxServer
+from mailjet_sandbox import SandboxServer, find_eml
 from tests.e2e.conftest import API_KEY, API_SECRET, daemon_env
 from tests.support.erp_backends import ErpBackend
 from tests.support.processes import DaemonProcess, courierd_process, free_port, wait_until
@@ -63,7 +63,7 @@ class Tracked:
         return [event for message in messages for event in message["events"]]
 
     def eml(self, message_id: str) -> EmailMessage:
-        [path] = list(self.sandbox.outbox.rglob(f"{message_id}.eml"))
+        path = find_eml(self.sandbox.outbox, message_id)
         return read_email(path)
 
     def recipient(self, dispatch_id: int, address: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from courierd.domain.errors import FailureKind, MailProviderCallFailed
 from courierd.domain.tracking import unix_from_iso
 from courierd.mailjet.client import MailjetClient
-from mailjet_sandbox import SandboxServer
+from mailjet_sandbox import SandboxServer, find_eml
 from mailjet_sandbox.faults import Fault
 
 from .conftest import API_KEY, API_SECRET, message, wait_until
@@ -36,7 +36,7 @@ def _send(client: Client, to: str = "anna@customer.example") -> int:
 
 
 def _click_urls(outbox: Path, message_id: int) -> list[str]:
-    mail = email.message_from_bytes((outbox / f"{message_id}.eml").read_bytes(), policy=default)
+    mail = email.message_from_bytes(find_eml(outbox, message_id).read_bytes(), policy=default)
     html_part = mail.get_body(("html",))
     assert html_part is not None
     return [u.replace("&amp;", "&") for u in re.findall(r'href="([^"]+)"', html_part.get_content())]

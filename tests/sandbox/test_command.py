@@ -13,7 +13,7 @@ import pytest
 import requests
 from mailjet_rest import Client
 
-from mailjet_sandbox import add_arguments
+from mailjet_sandbox import add_arguments, find_eml
 
 from .conftest import API_KEY, API_SECRET, message, wait_until
 
@@ -72,7 +72,7 @@ def test_serves_until_sigterm_and_keeps_the_secret_out_of_logs(tmp_path: Path) -
         assert answer["Messages"][0]["To"][0]["MessageHref"].startswith(
             "http://mail-sandbox.test:8025/v3/REST/message/"
         )
-        eml = (outbox / f"{message_id}.eml").read_text()
+        eml = find_eml(outbox, message_id).read_text()
         assert "http://mail-sandbox.test:8025/t/o/" in eml.replace("=\r\n", "")
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=15)

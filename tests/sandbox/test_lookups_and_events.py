@@ -12,7 +12,7 @@ import pytest
 import requests
 from mailjet_rest import Client, DoesNotExistError
 
-from mailjet_sandbox import SandboxServer
+from mailjet_sandbox import SandboxServer, find_eml
 
 from .conftest import API_KEY, API_SECRET, WebhookReceiver, admin, message, wait_until
 
@@ -134,7 +134,7 @@ def test_recognisable_addresses(
 
 
 def _tracking_urls(outbox: Path, message_id: int) -> tuple[str, str]:
-    mail = email.message_from_bytes((outbox / f"{message_id}.eml").read_bytes(), policy=default)
+    mail = email.message_from_bytes(find_eml(outbox, message_id).read_bytes(), policy=default)
     html_part = mail.get_body(("html",))
     assert html_part is not None
     html = html_part.get_content()
@@ -198,7 +198,7 @@ def test_tracking_off_leaves_html_alone(
     sandbox: SandboxServer, send_client: Client, outbox: Path
 ) -> None:
     message_id = send_one(send_client, TrackClicks="disabled", TrackOpens="disabled")["MessageID"]
-    mail = email.message_from_bytes((outbox / f"{message_id}.eml").read_bytes(), policy=default)
+    mail = email.message_from_bytes(find_eml(outbox, message_id).read_bytes(), policy=default)
     html_part = mail.get_body(("html",))
     assert html_part is not None
     assert html_part.get_content().strip() == message()["HTMLPart"]

@@ -269,7 +269,7 @@ def test_unauthorized_sender_in_a_batch_is_403_with_per_message_results(
     assert error["StatusCode"] == 403
     assert error["ErrorRelatedTo"] == ["From"]
     sent = {body["Messages"][i]["To"][0]["MessageID"] for i in (0, 2)}
-    assert {int(p.stem) for p in emls(outbox)} == sent
+    assert {int(p.stem.rsplit("-", 1)[1]) for p in emls(outbox)} == sent
     assert admin(sandbox, "stats")["send_calls_by_status"] == {"403": 1}
 
 

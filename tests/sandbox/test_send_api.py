@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import email
 import json
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from email.policy import default
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 from mailjet_rest import Client, MailjetAuthError, ValidationError
 
-from mailjet_sandbox import SandboxServer
+from mailjet_sandbox import SandboxServer, find_eml
 
 from .conftest import API_KEY, API_SECRET, admin, message
 
@@ -37,6 +38,7 @@ def test_success_shape_and_ids(sandbox: SandboxServer, send_client: Client, outb
     assert answer["CustomID"] == "c-1"
     assert answer["Bcc"] == []
     ids = []
+    named = []
     for entry in answer["To"] + answer["Cc"]:
         assert list(entry) == ["Email", "MessageUUID", "MessageID", "MessageHref"]
         assert isinstance(entry["MessageID"], int)
@@ -44,9 +46,12 @@ def test_success_shape_and_ids(sandbox: SandboxServer, send_client: Client, outb
         assert uuid.UUID(entry["MessageUUID"]).version == 4
         assert entry["MessageHref"] == f"{sandbox.url}v3/REST/message/{entry['MessageID']}"
         ids.append(entry["MessageID"])
+        named.append(f"{entry['Email']}-{entry['MessageID']}.eml")
     assert len(set(ids)) == 2
-    assert [p.name for p in emls(outbox)] == sorted(f"{i}.eml" for i in ids)
-    mail = email.message_from_bytes((outbox / f"{ids[0]}.eml").read_bytes(), policy=default)
+    # <UTC time>-<recipient>-<MessageID>.eml: a recipient's email is found by its address.
+    assert sorted(p.name[len("20261127-081502-") :] for p in emls(outbox)) == sorted(named)
+    assert all(re.fullmatch(r"\d{8}-\d{6}-.+", p.name) for p in emls(outbox))
+    mail = email.message_from_bytes(find_eml(outbox, ids[0]).read_bytes(), policy=default)
     assert mail["X-MJ-CustomID"] == "c-1"
     assert mail.get_content_type() == "multipart/alternative"
     stats = admin(sandbox, "stats")
@@ -83,7 +88,7 @@ def test_one_bad_message_in_three_is_http_400_and_the_two_good_ones_are_sent(
         "ErrorRelatedTo",
     }
     sent_ids = {body["Messages"][i]["To"][0]["MessageID"] for i in (0, 2)}
-    assert {int(p.stem) for p in emls(outbox)} == sent_ids
+    assert {int(p.stem.rsplit("-", 1)[1]) for p in emls(outbox)} == sent_ids
     assert admin(sandbox, "stats")["send_calls_by_status"] == {"400": 1}
 
 
@@ -141,7 +146,7 @@ def test_attachment_written_as_mime_part(
     }
     response = send_client.send.create(data={"Messages": [message(Attachments=[att])]})
     message_id = response.json()["Messages"][0]["To"][0]["MessageID"]
-    mail = email.message_from_bytes((outbox / f"{message_id}.eml").read_bytes(), policy=default)
+    mail = email.message_from_bytes(find_eml(outbox, message_id).read_bytes(), policy=default)
     (part,) = list(mail.iter_attachments())
     assert part.get_filename() == "INV_2026_00017.pdf"
     assert part.get_content() == pdf
@@ -198,5 +203,5 @@ def test_concurrent_calls_get_unique_ids(sandbox: SandboxServer, outbox: Path) -
     with ThreadPoolExecutor(max_workers=8) as pool:
         ids = [i for chunk in pool.map(send_five, range(8)) for i in chunk]
     assert len(set(ids)) == 40
-    assert {int(p.stem) for p in emls(outbox)} == set(ids)
+    assert {int(p.stem.rsplit("-", 1)[1]) for p in emls(outbox)} == set(ids)
     assert admin(sandbox, "stats")["send_calls_by_status"] == {"200": 8}

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 import requests
 from mailjet_rest import Client
 
-from mailjet_sandbox import SandboxServer
+from mailjet_sandbox import SandboxServer, find_eml
 from mailjet_sandbox.templates import template_html
 from mailjet_sandbox.validation import Message, check_send_payload
 
@@ -111,7 +111,7 @@ def test_template_type_errors_need_an_integer_id() -> None:
 
 
 def _eml(outbox: Path, message_id: int) -> EmailMessage:
-    mail = email.message_from_bytes((outbox / f"{message_id}.eml").read_bytes(), policy=default)
+    mail = email.message_from_bytes(find_eml(outbox, message_id).read_bytes(), policy=default)
     assert isinstance(mail, EmailMessage)
     return mail
 

@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     courier_event,
     courier_recipient,
     courier_send_base,
+    ir_websocket,
     res_company,
     res_config_settings,
 )

@@ -12,6 +12,7 @@ from odoo.exceptions import UserError
 from ..tools.courier_status import (
     DISPATCH_NOT_SENDS,
     INVOICE_COURIER_STATES,
+    SENDABLE_MOVE_TYPES,
     UNDELIVERABLE_STATUSES,
 )
 
@@ -21,6 +22,14 @@ _logger = logging.getLogger(__name__)
 VIEW_WINDOW = timedelta(minutes=10)
 
 COURIER_READERS = "account.group_account_invoice,account.group_account_readonly"
+
+# Odoo's bus: an invoice's courier changes go to the subchannel BUS_SUBCHANNEL of
+# the invoice's own channel, which a web client showing the invoice joins by the
+# name BUS_CHANNEL_PREFIX + id (checked in ir.websocket); the notification makes
+# the open form reload (static/src/js/courier_live_invoice.js).
+BUS_SUBCHANNEL = "invoice_courier"
+BUS_CHANNEL_PREFIX = "invoice_courier.move_"
+BUS_NOTIFICATION = "invoice_courier/changed"
 
 
 class AccountMove(models.Model):
@@ -63,6 +72,12 @@ class AccountMove(models.Model):
     courier_can_send = fields.Boolean(
         string="Can be sent by email", compute="_compute_courier_can_send"
     )
+    courier_replaces_send = fields.Boolean(
+        string="Sent only through Invoice Courier",
+        compute="_compute_courier_replaces_send",
+        help="Odoo's own Send is hidden on this document: the company sends customer "
+        "invoices and credit notes through Invoice Courier only.",
+    )
     courier_viewed_at = fields.Datetime(
         string="Viewed on",
         readonly=True,
@@ -84,6 +99,24 @@ class AccountMove(models.Model):
         sending = self.env["courier.send.base"]
         for move in self:
             move.courier_can_send = not sending._courier_send_blocker(move)
+
+    @api.depends("move_type", "company_id.courier_replace_odoo_send")
+    def _compute_courier_replaces_send(self):
+        for move in self:
+            move.courier_replaces_send = (
+                move.move_type in SENDABLE_MOVE_TYPES and move.company_id.courier_replace_odoo_send
+            )
+
+    def action_invoice_sent(self):
+        """Odoo's own Send leads to the compose window where the company sends through Mailjet.
+
+        Its button is hidden then (setting "Send only through Invoice Courier");
+        this covers every other way to it. Odoo's Print & Send window stays in
+        the Actions menu (action_send_and_print), for printing and e-invoices.
+        """
+        if len(self) == 1 and self.courier_replaces_send:
+            return self.action_courier_open_compose()
+        return super().action_invoice_sent()
 
     def action_courier_open_compose(self):
         """The compose window (the UI's action) for this invoice."""
@@ -183,14 +216,19 @@ class AccountMove(models.Model):
                 if move.is_move_sent != sent:
                     move.is_move_sent = sent
 
-    def _courier_staff_env(self):
-        """This environment in the company's language.
+    def _courier_staff_env(self, user=None):
+        """This environment in the language of the user who sent the invoice.
 
-        Notes and alerts are read by the company's staff, whoever triggered
-        them: the daemon's user or a customer on the portal.
+        Notes and alerts are read by the sender, whoever triggered them (the
+        daemon's user, a customer on the portal): `user` is the send's
+        requester, by default the requester of the invoice's latest send.
+        Without one (or without a language), the company's language.
         """
         self.ensure_one()
-        return self.with_context(lang=self.company_id.partner_id.lang or self.env.lang).env
+        if user is None:
+            user = self._courier_latest_dispatch().requested_by_id
+        lang = user.sudo().lang if user else False
+        return self.with_context(lang=lang or self.company_id.partner_id.lang or self.env.lang).env
 
     def _courier_post_note(self, body):
         self._courier_log_notes({move.id: body for move in self})
@@ -273,6 +311,22 @@ class AccountMove(models.Model):
                 changed[state].append(move.id)
         for state, ids in changed.items():
             self.sudo().browse(ids).write({"courier_state": state})
+        # Called after every change of a send, its recipients or a view.
+        self._courier_notify_changed()
+
+    def _courier_notify_changed(self):
+        """Tell the web clients showing these invoices to reload them (Odoo's bus).
+
+        One notification per invoice and transaction: the bus sends them at
+        commit, when the change can be read. Only users who may read the
+        invoice join its channel (ir.websocket._build_bus_channel_list).
+        """
+        notified = self.env.cr.precommit.data.setdefault("invoice_courier.notified", set())
+        bus = self.env["bus.bus"].sudo()
+        for move in self:
+            if move.id not in notified:
+                notified.add(move.id)
+                bus._sendone((move, BUS_SUBCHANNEL), BUS_NOTIFICATION, {"move_id": move.id})
 
     def _courier_mark_viewed(
         self, source, user_agent=None, url=None, event_time=None, visitor=None
@@ -381,7 +435,7 @@ class AccountMove(models.Model):
     def _courier_report_undeliverable(self, recipient):
         """A bounce or block: tell the sender so they resend to a corrected address."""
         self.ensure_one()
-        env = self._courier_staff_env()
+        env = self._courier_staff_env(recipient.dispatch_id.requested_by_id)
         status_label = dict(recipient._fields["status"]._description_selection(env))[
             recipient.status
         ]

@@ -217,6 +217,8 @@ class CourierEvent(models.Model):
         )
         for recipient in newly_undeliverable:
             recipient.move_id._courier_report_undeliverable(recipient)
+        # Every new fact shows at once in the forms open on these invoices.
+        self.move_id._courier_notify_changed()
 
 
 def _scanner_window(value):

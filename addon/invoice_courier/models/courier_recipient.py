@@ -8,9 +8,11 @@ from odoo.exceptions import AccessError, ValidationError
 
 from ..tools import contract_args
 from ..tools.courier_status import (
+    HISTORY_STATUSES,
     OPEN_TRACKING_STATUSES,
     RECIPIENT_STATUS_RANK,
     RECIPIENT_STATUSES,
+    SEND_STATES_SHOWN_IN_HISTORY,
     best_status,
     status_rank,
 )
@@ -58,6 +60,13 @@ class CourierRecipient(models.Model):
         "ir.attachment", compute="_compute_sent_attachment_ids", string="Attachments"
     )
     dispatch_state = fields.Selection(related="dispatch_id.state", string="Send status")
+    history_status = fields.Selection(
+        HISTORY_STATUSES,
+        string="Status in the history",
+        compute="_compute_history_status",
+        help="The recipient's status, or its send's when the send failed, was cancelled "
+        "or was a test send.",
+    )
     sibling_ids = fields.One2many(related="dispatch_id.recipient_ids", string="All recipients")
 
     @api.depends("dispatch_id.attachment_ids", "move_id.invoice_pdf_report_id")
@@ -66,6 +75,14 @@ class CourierRecipient(models.Model):
         for recipient in self:
             recipient.sent_attachment_ids = (
                 recipient.dispatch_id.attachment_ids | recipient.move_id.invoice_pdf_report_id
+            )
+
+    @api.depends("status", "dispatch_id.state")
+    def _compute_history_status(self):
+        for recipient in self:
+            send_state = recipient.dispatch_id.state
+            recipient.history_status = (
+                send_state if send_state in SEND_STATES_SHOWN_IN_HISTORY else recipient.status
             )
 
     @api.model_create_multi

@@ -22,6 +22,9 @@ RECIPIENT_FIELDS = frozenset({"email", "name", "partner_id"})
 # Where a file sent with an invoice may come from: the invoice's own files, or
 # an upload by the sender in the compose window (moved onto the invoice when queued).
 UPLOAD_MODEL = "courier.compose"
+# Mailjet takes at most 50 recipients in one Send call, and courierd sends a
+# send's emails (one per recipient, or one to all) in one call.
+MAX_RECIPIENTS = 50
 
 
 class CourierSendBase(models.AbstractModel):
@@ -153,6 +156,15 @@ class CourierSendBase(models.AbstractModel):
         if not isinstance(commands, list | tuple) or not commands:
             raise UserError(
                 env._("Add at least one recipient: pick a contact or type an email address.")
+            )
+        if len(commands) > MAX_RECIPIENTS:
+            raise UserError(
+                env._(
+                    "An invoice email goes to at most %(max)s recipients; this one has "
+                    "%(count)s. Send it in several goes.",
+                    max=MAX_RECIPIENTS,
+                    count=len(commands),
+                )
             )
         checked, invalid = [], []
         for command in commands:

@@ -13,6 +13,12 @@ class ResConfigSettings(models.TransientModel):
     courier_track_opens = fields.Boolean(related="company_id.courier_track_opens", readonly=False)
     courier_track_clicks = fields.Boolean(related="company_id.courier_track_clicks", readonly=False)
     courier_link_only = fields.Boolean(related="company_id.courier_link_only", readonly=False)
+    courier_replace_odoo_send = fields.Boolean(
+        related="company_id.courier_replace_odoo_send", readonly=False
+    )
+    courier_one_email_to_all = fields.Boolean(
+        related="company_id.courier_one_email_to_all", readonly=False
+    )
     # Set by whoever deploys courierd (system parameter invoice_courier.webhook_url);
     # shown here so the administrator can paste it into Mailjet. It carries the
     # webhook password: settings administrators only.

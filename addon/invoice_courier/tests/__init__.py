@@ -12,5 +12,6 @@ from . import (  # noqa: F401
     test_portal,
     test_ranking,
     test_report_outcomes,
+    test_sender_experience,
     test_tracking_order,
 )

@@ -73,9 +73,12 @@ class TestComposeWizard(AccountTestInvoicingCommon):
         domain_text = self.env["courier.compose"].fields_get(["partner_ids"])["partner_ids"][
             "domain"
         ]
-        domain = safe_eval(domain_text, {"commercial_partner_id": compose.commercial_partner_id.id})
-        offered = self.env["res.partner"].search(domain)
+        context = {"commercial_partner_id": compose.commercial_partner_id.id, "partner_ids": []}
+        offered = self.env["res.partner"].search(safe_eval(domain_text, context))
         self.assertEqual(offered, self.customer | self.anna)
+        # A contact already chosen (the invoice's address, proposed) is no longer offered.
+        context["partner_ids"] = compose.partner_ids.ids
+        self.assertEqual(self.env["res.partner"].search(safe_eval(domain_text, context)), self.anna)
 
     def test_address_of_a_contact_is_prefilled(self):
         invoice = self._posted_invoice(self.anna)

@@ -15,7 +15,7 @@ PAYLOAD_KEYS = {
     "id", "custom_id", "attempts", "check_mailjet_first", "company_id", "invoice_id",
     "sender", "reply_to", "recipients", "subject", "html", "text", "attachments", "link_only",
     "pdf_pending", "web_url", "track_opens", "track_clicks", "queued_at", "last_error",
-    "error_code", "invoice",
+    "error_code", "invoice", "one_email_to_all",
 }  # fmt: skip
 INVOICE_KEYS = {
     "name", "partner_name", "amount_total", "amount_residual", "currency", "invoice_date",
@@ -568,13 +568,14 @@ class TestCourierSettings(CourierCase):
 
 
 @tagged("post_install", "-at_install")
-class TestNotesInTheCompanyLanguage(CourierCase):
-    def test_notes_follow_the_company_language_not_the_callers(self):
+class TestNotesWithoutASender(CourierCase):
+    def test_notes_fall_back_to_the_company_language_without_a_sender(self):
+        """Neither the daemon's language nor the visitor's: no sender, the company's."""
         self.env["res.lang"]._activate_lang("fr_FR")
         self.env["ir.module.module"]._load_module_terms(["invoice_courier"], ["fr_FR"])
         self.env.company.partner_id.lang = "fr_FR"
         self.daemon_user.lang = "en_US"
-        dispatch = self.make_dispatch()
+        dispatch = self.make_dispatch(requested_by_id=False)
         move = dispatch.move_id
         self.claim()
         self.transmit(dispatch)

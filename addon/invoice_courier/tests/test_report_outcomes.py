@@ -110,11 +110,11 @@ class TestReportOutcomes(CourierCase):
         self.assertIn("The email could not be sent: Not sent: courierd gave up", activity.note)
         self.assertNotIn("Check the recipients", activity.note)
 
-    def test_test_send_note_is_in_the_company_language(self):
+    def test_test_send_note_is_in_the_senders_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.env["ir.module.module"]._load_module_terms(["invoice_courier"], ["fr_FR"])
-        self.env.company.partner_id.lang = "fr_FR"
         dispatch = self.make_dispatch()
+        dispatch.requested_by_id.lang = "fr_FR"
         self.claim()
         self.report([self.result(dispatch, "test_sent")])
         bodies = dispatch.move_id.message_ids.mapped("body")

@@ -66,13 +66,21 @@ def as_lease_seconds(env, value):
     return max(1, seconds)
 
 
+def _bounded_number(value, maximum):
+    """`value` as a float from 0 to `maximum` (negative counts as 0), or None when it is not."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if isinstance(value, bool) or not math.isfinite(number) or number > maximum:
+        return None
+    return max(0.0, number)
+
+
 def as_age_days(env, value):
     """A number of days from 0 to MAX_AGE_DAYS (negative counts as 0)."""
-    try:
-        days = float(value)
-    except (TypeError, ValueError, OverflowError):
-        days = math.nan
-    if isinstance(value, bool) or not math.isfinite(days) or days > MAX_AGE_DAYS:
+    days = _bounded_number(value, MAX_AGE_DAYS)
+    if days is None:
         raise ValidationError(
             env._(
                 "max_age_days: expected a number of days up to %(max)s, got %(value)s",
@@ -80,16 +88,13 @@ def as_age_days(env, value):
                 value=repr(value),
             )
         )
-    return max(0.0, days)
+    return days
 
 
 def as_wait_seconds(env, value):
     """A number of seconds from 0 to MAX_CLAIM_WAIT_SECONDS (negative counts as 0)."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError, OverflowError):
-        seconds = math.nan
-    if isinstance(value, bool) or not math.isfinite(seconds) or seconds > MAX_CLAIM_WAIT_SECONDS:
+    seconds = _bounded_number(value, MAX_CLAIM_WAIT_SECONDS)
+    if seconds is None:
         raise ValidationError(
             env._(
                 "wait_seconds: expected a number of seconds up to %(max)s, got %(value)s",
@@ -97,7 +102,7 @@ def as_wait_seconds(env, value):
                 value=repr(value),
             )
         )
-    return max(0.0, seconds)
+    return seconds
 
 
 def is_record_id(number):

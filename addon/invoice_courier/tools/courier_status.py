@@ -36,6 +36,16 @@ RECIPIENT_STATUSES = [
     ("bounced", "Bounce"),
 ]
 
+# A recipient line of the Email history shows one status: its own, or its
+# send's when that says something else (the recipient then stays Queued).
+SEND_STATES_SHOWN_IN_HISTORY = ("failed", "cancelled", "test_sent")
+HISTORY_STATUSES = [
+    *RECIPIENT_STATUSES,
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+    ("test_sent", "Test send"),
+]
+
 # `viewed` is an invoice-level fact, stored as an event but never a rank.
 EVENT_TYPES = [item for item in RECIPIENT_STATUSES if item[0] != "queued"] + [
     ("viewed", "Viewed"),

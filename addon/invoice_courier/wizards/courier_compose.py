@@ -25,7 +25,9 @@ class CourierCompose(models.TransientModel):
         compute="_compute_partner_ids",
         store=True,
         readonly=False,
-        domain="[('id', 'child_of', commercial_partner_id), ('email', '!=', False)]",
+        # The contacts already chosen are not offered again.
+        domain="[('id', 'child_of', commercial_partner_id), ('email', '!=', False), "
+        "('id', 'not in', partner_ids)]",
         help="The customer's saved contacts that have an email address.",
     )
     other_emails = fields.Text(

@@ -78,6 +78,9 @@ class ClaimedDispatch(TypedDict, total=False):
     last_error: OdooText  # the previous attempt's error, kept when courierd gives up
     error_code: OdooText
     invoice: dict[str, Any]  # the template variables' fields (messages mapping)
+    # True: one email lists every recipient in To:. False or absent: one email per
+    # recipient (own MessageID and tracking, no other address shown).
+    one_email_to_all: bool
 
 
 # test_sent: the provider checked the email and sent nothing (Mailjet's sandbox mode).
@@ -98,6 +101,14 @@ class SendError(TypedDict):
     related_to: NotRequired[list[str]]  # failed only: the message fields at fault
 
 
+class RefusedRecipient(TypedDict):
+    """A recipient whose own email the provider refused while it took the others'."""
+
+    email: str
+    code: str
+    message: str
+
+
 class SendResult(TypedDict):
     """One entry of `courier_report(results)`."""
 
@@ -106,6 +117,9 @@ class SendResult(TypedDict):
     outcome: Outcome
     time: str
     recipients: NotRequired[list[SentRecipient]]  # transmitted
+    # transmitted: when the provider accepted the email (`time` is when the send began)
+    transmitted_at: NotRequired[str]
+    refused: NotRequired[list[RefusedRecipient]]  # transmitted, one email per recipient
     error: NotRequired[SendError]  # retry, failed
     retry_after: NotRequired[int]  # retry: seconds before the next attempt
     # retry: False when this claim was no attempt (the provider refused our credentials

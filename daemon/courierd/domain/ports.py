@@ -89,19 +89,21 @@ class MailSender(Protocol):
         """The transmitted result when an earlier attempt reached the provider, else None."""
         ...
 
-    def message(self, dispatch: ClaimedDispatch) -> Message:
-        """The provider's message; ValueError (KeyError, TypeError) when it cannot be built."""
+    def messages(self, dispatch: ClaimedDispatch) -> list[Message]:
+        """The provider's messages of one dispatch (one per recipient, or one to all);
+        ValueError (KeyError, TypeError) when they cannot be built."""
         ...
 
     def calls(
-        self, ready: Sequence[tuple[ClaimedDispatch, Message]]
-    ) -> list[list[tuple[ClaimedDispatch, Message]]]:
-        """`ready` cut into consecutive groups that each fit one send call."""
+        self, ready: Sequence[tuple[ClaimedDispatch, list[Message]]]
+    ) -> list[list[tuple[ClaimedDispatch, list[Message]]]]:
+        """`ready` cut into consecutive groups that each fit one send call, a dispatch's
+        messages never apart."""
         ...
 
     def send(
         self,
-        call: Sequence[tuple[ClaimedDispatch, Message]],
+        call: Sequence[tuple[ClaimedDispatch, list[Message]]],
         *,
         time: str,
         policy: RetryPolicy,

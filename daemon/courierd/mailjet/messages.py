@@ -1,9 +1,12 @@
-"""Pure: a claimed dispatch (docs/contract.md shape) -> one Mailjet Send API v3.1 message.
+"""Pure: a claimed dispatch (docs/contract.md shape) -> its Mailjet Send API v3.1 messages.
 
 `build_message` is the single place that knows the message's shape;
 `template_message` turns its result into a Mailjet-template message. The mapping
 layer (courierd.mailjet.message_mapping, mappings/messages.yaml) chooses between the two
 per company and hands the send loop a function of the same signature.
+`dispatch_messages` then makes one message per recipient (each sees only their
+own address and gets their own MessageID), unless the dispatch says
+`one_email_to_all`. `split_into_calls` keeps each dispatch's messages in one call.
 """
 
 from __future__ import annotations
@@ -94,6 +97,30 @@ def build_message(dispatch: ClaimedDispatch) -> Message:
     return message
 
 
+def per_recipient(message: Message) -> list[Message]:
+    """One copy of `message` per To address: each recipient sees only their own."""
+    to = message.get("To") or []
+    if len(to) <= 1:
+        return [message]
+    return [{**message, "To": [address]} for address in to]
+
+
+def dispatch_messages(dispatch: ClaimedDispatch, build: MessageBuilder) -> list[Message]:
+    """The messages of one dispatch, all in one Send call; ValueError when they cannot be.
+
+    One per recipient, or one to all when the dispatch says `one_email_to_all`
+    (an addon without the setting sends them one each: nobody sees another's address).
+    """
+    message = build(dispatch)
+    messages = [message] if dispatch.get("one_email_to_all") else per_recipient(message)
+    if len(messages) > MESSAGES_PER_CALL:
+        raise ValueError(
+            f"{len(messages)} recipients each get their own email, more than one Send call "
+            f"carries ({MESSAGES_PER_CALL}); send the invoice to fewer recipients at a time"
+        )
+    return messages
+
+
 def template_message(
     message: Mapping[str, Any],
     template_id: int,
@@ -127,24 +154,30 @@ def count_recipients(message: Mapping[str, Any]) -> int:
     return sum(len(message.get(kind) or []) for kind in ("To", "Cc", "Bcc"))
 
 
-def split_into_calls(items: Sequence[T], recipients_of: Callable[[T], int]) -> list[list[T]]:
+def split_into_calls(
+    items: Sequence[T],
+    recipients_of: Callable[[T], int],
+    messages_of: Callable[[T], int] = lambda _item: 1,
+) -> list[list[T]]:
     """Consecutive groups that each fit one Send call (messages and recipients).
 
-    A message with more recipients than a call allows goes alone, so Mailjet's
-    own error fails only that dispatch.
+    An item (a dispatch, with all its messages) is never cut. One with more
+    recipients than a call allows goes alone, so Mailjet's own error fails only
+    that dispatch.
     """
     calls: list[list[T]] = []
     current: list[T] = []
-    recipients = 0
+    recipients = messages = 0
     for item in items:
-        count = recipients_of(item)
+        count, size = recipients_of(item), messages_of(item)
         if current and (
-            len(current) == MESSAGES_PER_CALL or recipients + count > RECIPIENTS_PER_CALL
+            messages + size > MESSAGES_PER_CALL or recipients + count > RECIPIENTS_PER_CALL
         ):
             calls.append(current)
-            current, recipients = [], 0
+            current, recipients, messages = [], 0, 0
         current.append(item)
         recipients += count
+        messages += size
     if current:
         calls.append(current)
     return calls

@@ -24,6 +24,7 @@ from courierd.mailjet.messages import (
     MessageBuilder,
     build_message,
     count_recipients,
+    dispatch_messages,
     split_into_calls,
 )
 from courierd.mailjet.poll_history import PolledMessage, history_has_click, polled_events
@@ -61,24 +62,28 @@ class MailjetSender:
         found = self._api.find_by_custom_id(dispatch["custom_id"])
         return transmitted_from_lookup(dispatch, found, time=time, api_url=self._api.api_url)
 
-    def message(self, dispatch: ClaimedDispatch) -> Message:
-        return self._build(dispatch)
+    def messages(self, dispatch: ClaimedDispatch) -> list[Message]:
+        return dispatch_messages(dispatch, self._build)
 
     def calls(
-        self, ready: Sequence[tuple[ClaimedDispatch, Message]]
-    ) -> list[list[tuple[ClaimedDispatch, Message]]]:
-        return split_into_calls(ready, lambda item: count_recipients(item[1]))
+        self, ready: Sequence[tuple[ClaimedDispatch, list[Message]]]
+    ) -> list[list[tuple[ClaimedDispatch, list[Message]]]]:
+        return split_into_calls(
+            ready,
+            lambda item: sum(count_recipients(message) for message in item[1]),
+            lambda item: len(item[1]),
+        )
 
     def send(
         self,
-        call: Sequence[tuple[ClaimedDispatch, Message]],
+        call: Sequence[tuple[ClaimedDispatch, list[Message]]],
         *,
         time: str,
         policy: RetryPolicy,
         jitter: float,
     ) -> list[SendResult]:
         batch = [dispatch for dispatch, _ in call]
-        response = self._api.send([message for _, message in call])
+        response = self._api.send([message for _, messages in call for message in messages])
         if response.status_code != 200:
             log.info(
                 "Mailjet refused some messages of the call and took the others",
@@ -92,6 +97,7 @@ class MailjetSender:
             policy=policy,
             jitter=jitter,
             sandbox_mode=self._api.sandbox_mode,
+            messages=[messages for _, messages in call],
         )
 
 

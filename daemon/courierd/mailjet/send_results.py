@@ -3,9 +3,11 @@
 Two Mailjet answers are read here (the result shapes and the decision on a
 whole-call failure are provider-neutral: courierd.domain.sending):
 - a Send API response body with per-message results (HTTP 200, or 400, 401, 403
-  ... when some messages were refused): one entry per message, in order,
-  `success` -> transmitted (test_sent in sandbox mode), `error` -> failed (or
-  retry when Mailjet's per-message status is 429/5xx);
+  ... when some messages were refused): one entry per message, in order, read
+  per dispatch (one message per recipient, or one to all): every one `success`
+  -> transmitted (test_sent in sandbox mode), some `error` -> transmitted with
+  those recipients `refused`, all `error` -> failed (or retry when Mailjet's
+  per-message status is 429/5xx);
 - a CustomID lookup that found the messages of an earlier attempt -> transmitted.
 And an HTTP status without per-message results is classified into the
 `FailureKind` of a failed call (the table is in docs/daemon.md).
@@ -17,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from courierd.domain.backoff import RetryPolicy, retry_after_seconds
-from courierd.domain.contract import ClaimedDispatch, SendResult, SentRecipient
+from courierd.domain.contract import (
+    ClaimedDispatch,
+    RefusedRecipient,
+    SendResult,
+    SentRecipient,
+)
 from courierd.domain.errors import FailureKind
 from courierd.domain.sending import (
     attempts_of,
@@ -64,20 +71,34 @@ def _recipient(entry: Mapping[str, Any]) -> SentRecipient:
 
 
 def _entries_by_dispatch(
-    batch: Sequence[ClaimedDispatch], entries: Sequence[Any]
-) -> list[Mapping[str, Any] | None]:
-    """Each dispatch's response entry: by CustomID when Mailjet echoes it, else by position."""
-    by_custom_id = {
-        e["CustomID"]: e for e in entries if isinstance(e, Mapping) and e.get("CustomID")
-    }
-    matched: list[Mapping[str, Any] | None] = []
-    for index, dispatch in enumerate(batch):
-        entry = by_custom_id.get(dispatch["custom_id"])
-        if entry is None and index < len(entries) and isinstance(entries[index], Mapping):
-            positional = entries[index]
-            if positional.get("CustomID") in (None, "", dispatch["custom_id"]):
-                entry = positional
-        matched.append(entry)
+    batch: Sequence[ClaimedDispatch], entries: Sequence[Any], counts: Sequence[int]
+) -> list[list[Mapping[str, Any] | None]]:
+    """Each dispatch's response entries, one per message it sent (None: no answer for it).
+
+    By CustomID when Mailjet echoes it on every one of the dispatch's messages
+    (they share it, answered in order); else by position, Mailjet answering one
+    entry per message in order (it echoes no CustomID on an error): an entry
+    carrying another dispatch's CustomID is no answer.
+    """
+    by_custom_id: dict[str, list[Mapping[str, Any]]] = {}
+    for entry in entries:
+        if isinstance(entry, Mapping) and entry.get("CustomID"):
+            by_custom_id.setdefault(str(entry["CustomID"]), []).append(entry)
+    matched: list[list[Mapping[str, Any] | None]] = []
+    offset = 0
+    for dispatch, count in zip(batch, counts, strict=True):
+        own: list[Mapping[str, Any] | None] = list(by_custom_id.get(dispatch["custom_id"], []))
+        if len(own) != count:
+            own = []
+            for entry in entries[offset : offset + count]:
+                fits = isinstance(entry, Mapping) and entry.get("CustomID") in (
+                    None,
+                    "",
+                    dispatch["custom_id"],
+                )
+                own.append(entry if fits else None)
+        offset += count
+        matched.append((own + [None] * count)[:count])
     return matched
 
 
@@ -89,43 +110,97 @@ def results_from_response(
     policy: RetryPolicy,
     jitter: float,
     sandbox_mode: bool = False,
+    messages: Sequence[Sequence[Mapping[str, Any]]] | None = None,
 ) -> list[SendResult]:
     """Per-dispatch results from a Send API body with per-message statuses (any HTTP status).
 
-    In sandbox mode Mailjet validates and sends nothing: a `success` is a test send.
+    `messages`: each dispatch's messages in the call (default: one each). A
+    dispatch whose messages all went out is transmitted; some refused and some
+    taken, transmitted with the refused recipients listed (`refused`); none
+    taken, failed or retried with Mailjet's errors. In sandbox mode Mailjet
+    validates and sends nothing: a `success` is a test send.
     """
     entries = body.get("Messages") if isinstance(body, Mapping) else None
     if not isinstance(entries, list):
         entries = []
+    sent = list(messages) if messages is not None else [[{}] for _ in batch]
+    counts = [len(own) for own in sent]
     results = []
-    for dispatch, entry in zip(batch, _entries_by_dispatch(batch, entries), strict=True):
-        status = str(entry.get("Status", "")).lower() if entry else ""
-        if entry is not None and status == "success" and sandbox_mode:
-            results.append(test_sent_result(dispatch, time))
-        elif entry is not None and status == "success":
-            recipients = [
-                _recipient(r)
-                for field in ("To", "Cc", "Bcc")
-                for r in entry.get(field) or []
-                if isinstance(r, Mapping)
-            ]
-            results.append(transmitted_result(dispatch, recipients, time))
-        elif entry is not None and status == "error":
-            results.append(_result_from_errors(dispatch, entry, time, policy, jitter))
-        else:
-            # No usable entry: the message may or may not have gone out. Retrying is safe
-            # because the next claim checks the CustomID at Mailjet before sending again.
-            results.append(
-                retry_result(
-                    dispatch,
-                    code="mj-no-status",
-                    message="Mailjet's answer has no status for this message",
-                    status=None,
-                    time=time,
-                    retry_after=retry_after_seconds(attempts_of(dispatch), policy, jitter),
-                )
+    matched = _entries_by_dispatch(batch, entries, counts)
+    for dispatch, own_entries, own_messages in zip(batch, matched, sent, strict=True):
+        results.append(
+            _dispatch_result(
+                dispatch, own_entries, own_messages, time, policy, jitter, sandbox_mode
             )
+        )
     return results
+
+
+def _status(entry: Mapping[str, Any] | None) -> str:
+    return str(entry.get("Status", "")).lower() if entry is not None else ""
+
+
+def _dispatch_result(
+    dispatch: ClaimedDispatch,
+    entries: Sequence[Mapping[str, Any] | None],
+    messages: Sequence[Mapping[str, Any]],
+    time: str,
+    policy: RetryPolicy,
+    jitter: float,
+    sandbox_mode: bool,
+) -> SendResult:
+    taken = [e for e in entries if e is not None and _status(e) == "success"]
+    refused = [e for e in entries if e is not None and _status(e) == "error"]
+    if taken and len(taken) == len(entries) and sandbox_mode:
+        return test_sent_result(dispatch, time)
+    if taken and not sandbox_mode:
+        recipients = [
+            _recipient(r)
+            for entry in taken
+            for field in ("To", "Cc", "Bcc")
+            for r in entry.get(field) or []
+            if isinstance(r, Mapping)
+        ]
+        result = transmitted_result(dispatch, recipients, time)
+        missing = [
+            _refused(message, entry)
+            for entry, message in zip(entries, messages, strict=True)
+            if entry is None or _status(entry) != "success"
+        ]
+        if missing:
+            result["refused"] = [r for r in missing if r["email"]]
+        return result
+    if refused and (len(refused) == len(entries) or sandbox_mode):
+        merged = {"Errors": [e for entry in refused for e in entry.get("Errors") or []]}
+        return _result_from_errors(dispatch, merged, time, policy, jitter)
+    # No usable entry: the message may or may not have gone out. Retrying is safe
+    # because the next claim checks the CustomID at Mailjet before sending again.
+    return retry_result(
+        dispatch,
+        code="mj-no-status",
+        message="Mailjet's answer has no status for this message",
+        status=None,
+        time=time,
+        retry_after=retry_after_seconds(attempts_of(dispatch), policy, jitter),
+    )
+
+
+def _refused(message: Mapping[str, Any], entry: Mapping[str, Any] | None) -> RefusedRecipient:
+    """Who did not get their own email, and Mailjet's reason (the message's first To)."""
+    to = message.get("To") or [{}]
+    email = str(to[0].get("Email", "")) if isinstance(to[0], Mapping) else ""
+    errors = [e for e in (entry or {}).get("Errors") or [] if isinstance(e, Mapping)]
+    if not errors:
+        return {
+            "email": email,
+            "code": "mj-no-status",
+            "message": "Mailjet's answer has no status for this email; check it in Mailjet",
+        }
+    return {
+        "email": email,
+        "code": str(errors[0].get("ErrorCode") or "mj-error"),
+        "message": "; ".join(str(e.get("ErrorMessage", "")) for e in errors),
+    }
 
 
 def _result_from_errors(

@@ -435,10 +435,10 @@ class SendLoop:
             to_send.append(dispatch)
 
         to_send = self._with_pdfs(to_send, results, now)
-        ready: list[tuple[ClaimedDispatch, Message]] = []
+        ready: list[tuple[ClaimedDispatch, list[Message]]] = []
         for dispatch in to_send:
             try:
-                ready.append((dispatch, self.mail.message(dispatch)))
+                ready.append((dispatch, self.mail.messages(dispatch)))
             except (ValueError, KeyError, TypeError) as exc:
                 results[dispatch["id"]] = failed_result(
                     dispatch,
@@ -532,12 +532,14 @@ class SendLoop:
                 ready.append(with_pdf)
         return ready
 
-    def _send(self, call: list[tuple[ClaimedDispatch, Message]], now: str) -> list[SendResult]:
+    def _send(
+        self, call: list[tuple[ClaimedDispatch, list[Message]]], now: str
+    ) -> list[SendResult]:
         batch = [d for d, _ in call]
         if self._operator_needed is not None:
             return self._not_attempted(batch, self._operator_needed)
         try:
-            return self.mail.send(
+            results = self.mail.send(
                 call, time=now, policy=self.settings.retry_policy, jitter=self._jitter()
             )
         except MailProviderCallFailed as exc:
@@ -545,6 +547,13 @@ class SendLoop:
         except Exception as exc:
             log.exception("unexpected error while sending to Mailjet")
             failure = CallFailure(FailureKind.BAD_RESPONSE, f"unexpected error: {exc}")
+        else:
+            # Mailjet has just answered: that, not the turn's start, is when it took them.
+            accepted = iso_time(self._clock())
+            for result in results:
+                if result["outcome"] == "transmitted":
+                    result["transmitted_at"] = accepted
+            return results
         self.metrics.send_errors.labels(kind=failure.kind).inc()
         decision = call_decision(failure)
         if decision is CallDecision.ISOLATE:
@@ -555,7 +564,7 @@ class SendLoop:
         return self._call_failed(batch, failure, now)
 
     def _isolate(
-        self, call: list[tuple[ClaimedDispatch, Message]], failure: CallFailure, now: str
+        self, call: list[tuple[ClaimedDispatch, list[Message]]], failure: CallFailure, now: str
     ) -> list[SendResult]:
         """Mailjet refused the whole call for what it carries: nothing was sent. Alone, the
         dispatch fails with Mailjet's reason; else each half is sent again on its own."""
