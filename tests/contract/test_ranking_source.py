@@ -10,11 +10,9 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from standin_erp.ranking import STATUS_RANK
+from standin_erp.ranking import EVENT_TYPES, STATUS_RANK
 
-ADDON_STATUS = (
-    Path(__file__).resolve().parents[2] / "addon/invoice_courier/tools/courier_status.py"
-)
+ADDON_STATUS = Path(__file__).resolve().parents[2] / "addon/invoice_courier/tools/courier_status.py"
 
 
 def _addon_status_module():
@@ -31,3 +29,10 @@ def test_standin_ranks_like_the_addon() -> None:
     assert [value for value, _label in addon.RECIPIENT_STATUSES] == sorted(
         STATUS_RANK, key=STATUS_RANK.__getitem__
     )
+
+
+def test_standin_ingests_the_event_types_the_addon_ingests() -> None:
+    # Downloads and payments are facts only Odoo sees: neither side takes them from courierd.
+    addon = _addon_status_module()
+    assert set(addon.INGEST_EVENT_TYPES) == EVENT_TYPES
+    assert not EVENT_TYPES & set(addon.ODOO_EVENT_TYPES)

@@ -1,6 +1,11 @@
 # Copyright 2026 Invoice Courier
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
-"""Counts a customer's visit of an invoice's portal page as a view."""
+"""Counts a customer's visit of an invoice's portal page as a view, its PDF as a download.
+
+Odoo's own route, /my/invoices/<id> (account's PortalAccount, the same in
+Odoo 18 and 19): the page is a view; report_type=pdf (the page's Download
+button adds download=true) hands out the PDF, a download.
+"""
 
 import hashlib
 import logging
@@ -11,6 +16,8 @@ from odoo.exceptions import AccessError, MissingError, UserError
 from odoo.http import request
 
 _logger = logging.getLogger(__name__)
+# The user agent of Odoo's own link previews (mail/tools/link_preview.py, 18.0 and 19.0).
+ODOO_LINK_PREVIEW_AGENT = "Mozilla/5.0 (Windows NT 10.0; rv:91.0) Gecko/20100101 Firefox/91.0"
 
 
 class CourierPortalAccount(PortalAccount):
@@ -20,7 +27,11 @@ class CourierPortalAccount(PortalAccount):
     ):
         # report_type=html is the page's own embedded preview (an iframe): the
         # page visit itself already counted.
-        if report_type != "html" and not request.env.user._is_internal():
+        if (
+            report_type != "html"
+            and not request.env.user._is_internal()
+            and not self._courier_is_link_preview(request.httprequest)
+        ):
             try:
                 invoice_sudo = self._document_check_access("account.move", invoice_id, access_token)
             except (AccessError, MissingError):
@@ -31,7 +42,12 @@ class CourierPortalAccount(PortalAccount):
                 and invoice_sudo.state == "posted"
             ):
                 httprequest = request.httprequest
-                invoice_sudo._courier_mark_viewed(
+                mark = (
+                    invoice_sudo._courier_mark_downloaded
+                    if report_type == "pdf"
+                    else invoice_sudo._courier_mark_viewed
+                )
+                mark(
                     "portal",
                     user_agent=httprequest.user_agent.string,
                     # The configured base URL, never the request's Host header (a
@@ -72,6 +88,16 @@ class CourierPortalAccount(PortalAccount):
                 invoice_sudo.display_name,
                 exc,
             )
+
+    @staticmethod
+    def _courier_is_link_preview(httprequest):
+        """Odoo fetching the page itself to preview a link (its editor, when the sender
+        selects the email's link): no customer. Odoo 19 says so in a header, Odoo 18
+        only by the user agent of mail/tools/link_preview.py."""
+        headers = httprequest.headers
+        return bool(headers.get("Odoo-Link-Preview")) or (
+            headers.get("User-Agent") == ODOO_LINK_PREVIEW_AGENT
+        )
 
     @staticmethod
     def _courier_visitor(access_token, httprequest):

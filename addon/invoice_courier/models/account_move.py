@@ -1,5 +1,6 @@
 # Copyright 2026 Invoice Courier
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -83,6 +84,18 @@ class AccountMove(models.Model):
         readonly=True,
         copy=False,
         help="First time the customer opened the invoice's web document.",
+    )
+    courier_downloaded_at = fields.Datetime(
+        string="Downloaded on",
+        readonly=True,
+        copy=False,
+        help="First time the customer downloaded the invoice PDF from its web document.",
+    )
+    courier_paid_at = fields.Datetime(
+        string="Paid online on",
+        readonly=True,
+        copy=False,
+        help="First time the customer paid the invoice online, through its web document.",
     )
     courier_viewed_note_id = fields.Many2one(
         "mail.message",
@@ -284,7 +297,8 @@ class AccountMove(models.Model):
         """Invoice email status from its latest send, its recipients and any view.
 
         The latest send's failure or undeliverable addresses come first (the
-        sender must act), then a view by the customer, then the send's progress.
+        sender must act), then the customer's furthest step (paid online,
+        downloaded, viewed: CUSTOMER_STEPS), then the send's progress.
         """
         latest_by_move = self._courier_latest_dispatches()
         changed = defaultdict(list)
@@ -299,6 +313,10 @@ class AccountMove(models.Model):
                 and all(r.status in UNDELIVERABLE_STATUSES for r in recipients)
             ):
                 state = "bounced"
+            elif move.courier_paid_at:
+                state = "paid"
+            elif move.courier_downloaded_at:
+                state = "downloaded"
             elif move.courier_viewed_at:
                 state = "viewed"
             elif latest.state in ("queued", "sending"):
@@ -339,10 +357,25 @@ class AccountMove(models.Model):
         VIEW_WINDOW of a stored one are that one event, so reloading a page
         adds no row. Without it, every call is its own fact.
         """
+        vals_list = self._courier_visit_event_vals(
+            "viewed", source, user_agent, url, event_time, visitor
+        )
+        self.env["courier.event"].sudo().create(vals_list)
+        self._courier_recompute_viewed()
+        return True
+
+    def _courier_visit_event_vals(self, type_, source, user_agent, url, event_time, visitor):
+        """Values of one `type_` event per move, but none for a holder seen within VIEW_WINDOW.
+
+        `visitor` names the token holder (a hash, see the portal controller):
+        their requests within VIEW_WINDOW of a stored event of this type are
+        that one event, so a reload or a browser fetching the PDF twice adds no
+        row. Without it, every call is its own fact.
+        """
         when = event_time or fields.Datetime.now()
         vals_list = []
         for move in self.sudo():
-            prefix = f"{source}:viewed:{move.id}:" + (f"{visitor}:" if visitor else "")
+            prefix = f"{source}:{type_}:{move.id}:" + (f"{visitor}:" if visitor else "")
             if visitor and self.env["courier.event"].sudo().search_count(
                 [
                     ("move_id", "=", move.id),
@@ -356,7 +389,7 @@ class AccountMove(models.Model):
             vals_list.append(
                 {
                     "dedupe_key": prefix + uuid.uuid4().hex,
-                    "type": "viewed",
+                    "type": type_,
                     "event_time": when,
                     "source": source,
                     "url": url or False,
@@ -366,9 +399,96 @@ class AccountMove(models.Model):
                     "company_id": move.company_id.id,
                 }
             )
-        self.env["courier.event"].sudo().create(vals_list)
-        self._courier_recompute_viewed()
+        return vals_list
+
+    def _courier_mark_downloaded(
+        self, source, user_agent=None, url=None, event_time=None, visitor=None
+    ):
+        """Record that the customer downloaded the invoice PDF from its web document.
+
+        Called by the portal controller for requesters who are not internal
+        users; one holder's downloads within VIEW_WINDOW are one event.
+        """
+        vals_list = self._courier_visit_event_vals(
+            "downloaded", source, user_agent, url, event_time, visitor
+        )
+        events = self.env["courier.event"].sudo().create(vals_list)
+        self._courier_record_step(events, "courier_downloaded_at")
         return True
+
+    @api.model
+    def _courier_mark_paid(self, transactions):
+        """Record each done online payment of a customer invoice as its `paid` event.
+
+        One event per (invoice, transaction), keyed `payment:paid:<move>:<tx>`:
+        Odoo may post-process a transaction again (its cron, the customer's
+        status page), and a replay adds nothing. Returns the new events.
+        """
+        Event = self.env["courier.event"].sudo()
+        vals_list = []
+        for tx in transactions.sudo():
+            moves = tx.invoice_ids.filtered(
+                lambda m: m.move_type in SENDABLE_MOVE_TYPES and m.state == "posted"
+            )
+            # Language-neutral: read by everyone, in the timeline and the notes.
+            amount = f"{tx.amount:.{tx.currency_id.decimal_places}f} {tx.currency_id.name}"
+            for move in moves:
+                vals_list.append(
+                    {
+                        "dedupe_key": f"payment:paid:{move.id}:{tx.id}",
+                        "type": "paid",
+                        "event_time": tx.last_state_change or fields.Datetime.now(),
+                        "source": "payment",
+                        "detail": f"{tx.reference}: {amount} ({tx.provider_id.name})",
+                        "payload": json.dumps(
+                            {
+                                "transaction": tx.reference,
+                                "provider": tx.provider_id.code,
+                                "amount": tx.amount,
+                                "currency": tx.currency_id.name,
+                            }
+                        ),
+                        "move_id": move.id,
+                        "dispatch_id": move._courier_latest_dispatch().id or False,
+                        "company_id": move.company_id.id,
+                    }
+                )
+        if not vals_list:
+            return Event
+        keys = [vals["dedupe_key"] for vals in vals_list]
+        known = set(Event.search([("dedupe_key", "in", keys)]).mapped("dedupe_key"))
+        events = Event._courier_create_deduplicated(
+            [vals for vals in vals_list if vals["dedupe_key"] not in known]
+        )
+        events.move_id._courier_record_step(events, "courier_paid_at")
+        return events
+
+    def _courier_record_step(self, events, time_field):
+        """Apply new download or payment events: first time, chatter note, email status.
+
+        `time_field` (courier_downloaded_at or courier_paid_at) keeps the
+        earliest event's time. An invoice's first download and every payment
+        get a note by OdooBot, in the staff's language, as a first view does.
+        """
+        moves = events.move_id.sudo()
+        notes = {}
+        for move in moves:
+            own = events.filtered(lambda e, move=move: e.move_id == move).sorted("event_time")
+            first_step = not move[time_field]
+            if first_step or own[0].event_time < move[time_field]:
+                move[time_field] = own[0].event_time
+            env = move._courier_staff_env()
+            lines = [
+                env._("Paid online by the customer: %(payment)s", payment=event.detail)
+                for event in own
+                if event.type == "paid"
+            ]
+            if first_step and own[0].type == "downloaded":
+                lines.append(env._("Downloaded by the customer"))
+            if lines:
+                notes[move.id] = "; ".join(lines)
+        moves._courier_log_notes(notes)
+        moves._courier_refresh_state()
 
     def _courier_recompute_viewed(self):
         """courier_viewed_at = the earliest view that counts among the invoice's events.

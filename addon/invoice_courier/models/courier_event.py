@@ -9,12 +9,18 @@ from odoo.exceptions import UserError, ValidationError
 
 from ..compat import MODEL_CONSTRAINTS
 from ..tools import contract_args
-from ..tools.courier_status import EVENT_SOURCES, EVENT_TYPES, UNDELIVERABLE_STATUSES
+from ..tools.courier_status import (
+    EVENT_SOURCES,
+    EVENT_TYPES,
+    INGEST_EVENT_TYPES,
+    UNDELIVERABLE_STATUSES,
+)
 from ..tools.courier_time import parse_iso
 
 _logger = logging.getLogger(__name__)
 
-EVENT_TYPE_VALUES = {value for value, _label in EVENT_TYPES}
+# What courier_ingest takes: never the facts only Odoo sees (downloads, payments).
+EVENT_TYPE_VALUES = set(INGEST_EVENT_TYPES)
 EVENT_SOURCE_VALUES = {value for value, _label in EVENT_SOURCES}
 
 

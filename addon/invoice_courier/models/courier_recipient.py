@@ -37,7 +37,8 @@ class CourierRecipient(models.Model):
         related="dispatch_id.move_id", string="Invoice", store=True, index=True, readonly=True
     )
     partner_id = fields.Many2one("res.partner", string="Contact", ondelete="set null")
-    email = fields.Char(required=True)
+    # Indexed: the typo guard looks addresses up among past recipients.
+    email = fields.Char(required=True, index=True)
     name = fields.Char()
     status = fields.Selection(
         RECIPIENT_STATUSES, default="queued", required=True, readonly=True, index=True
@@ -52,7 +53,14 @@ class CourierRecipient(models.Model):
     )
     event_ids = fields.One2many("courier.event", "recipient_id", string="Events", readonly=True)
     # The email this recipient was sent, shown when a status is clicked in the history tab.
-    queued_at = fields.Datetime(related="dispatch_id.queued_at", string="Date")
+    # Stored, as the customer and the sender: the delivery statistics group by them.
+    queued_at = fields.Datetime(related="dispatch_id.queued_at", string="Date", store=True)
+    customer_id = fields.Many2one(
+        related="move_id.commercial_partner_id", string="Customer", store=True, index=True
+    )
+    requested_by_id = fields.Many2one(
+        related="dispatch_id.requested_by_id", string="Sent by", store=True
+    )
     sender_email = fields.Char(related="dispatch_id.sender_email", string="Sender")
     subject = fields.Char(related="dispatch_id.subject")
     body_html = fields.Html(related="dispatch_id.body_html", string="Message")

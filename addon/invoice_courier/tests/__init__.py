@@ -6,6 +6,8 @@ from . import (  # noqa: F401
     test_bulk_send,
     test_compose_wizard,
     test_contract,
+    test_customer_steps,
+    test_delivery_stats,
     test_history,
     test_link_only,
     test_odoo_versions,
@@ -14,4 +16,5 @@ from . import (  # noqa: F401
     test_report_outcomes,
     test_sender_experience,
     test_tracking_order,
+    test_typo_guard,
 )

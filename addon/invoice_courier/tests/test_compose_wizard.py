@@ -262,6 +262,8 @@ class TestComposeWizard(AccountTestInvoicingCommon):
                 "queued": "En file d'attente",
                 "sent": "Envoyé",
                 "viewed": "Consultée",
+                "downloaded": "Téléchargée",
+                "paid": "Payée en ligne",
                 "bounced": "Bounce",
                 "failed": "Échec",
             },

@@ -46,15 +46,24 @@ HISTORY_STATUSES = [
     ("test_sent", "Test send"),
 ]
 
-# `viewed` is an invoice-level fact, stored as an event but never a rank.
+# `viewed`, `downloaded` and `paid` are invoice-level facts, stored as events
+# but never a recipient's rank.
 EVENT_TYPES = [item for item in RECIPIENT_STATUSES if item[0] != "queued"] + [
     ("viewed", "Viewed"),
+    ("downloaded", "Downloaded"),
+    ("paid", "Paid online"),
 ]
+
+# Facts only Odoo sees (its portal's PDF download, its payment transactions):
+# courier_ingest refuses them, so no daemon can claim a payment.
+ODOO_EVENT_TYPES = ("downloaded", "paid")
+INGEST_EVENT_TYPES = tuple(value for value, _label in EVENT_TYPES if value not in ODOO_EVENT_TYPES)
 
 EVENT_SOURCES = [
     ("mailjet_webhook", "Mailjet webhook"),
     ("mailjet_poll", "Mailjet poll"),
     ("portal", "Portal"),
+    ("payment", "Online payment"),
     ("daemon", "Courier daemon"),
 ]
 
@@ -86,9 +95,15 @@ INVOICE_COURIER_STATES = [
     ("queued", "Queued"),
     ("sent", "Sent"),
     ("viewed", "Viewed"),
+    ("downloaded", "Downloaded"),
+    ("paid", "Paid online"),
     ("bounced", "Bounced"),
     ("failed", "Failed"),
 ]
+
+# The customer's steps, furthest first: the invoice's email status shows the
+# furthest one reached (docs/architecture.md, "Invoice email status").
+CUSTOMER_STEPS = ("paid", "downloaded", "viewed")
 
 # Recipients whose tracking can still change: the poller keeps asking Mailjet.
 OPEN_TRACKING_STATUSES = ("transmitted", "delivered", "opened", "deferred")

@@ -42,6 +42,11 @@ class CourierBulkSend(models.TransientModel):
     ready_count = fields.Integer(string="Ready to send", compute="_compute_preview")
     skipped_count = fields.Integer(string="To skip", compute="_compute_preview")
     skipped_html = fields.Html(string="Invoices to skip", compute="_compute_preview")
+    address_warning = fields.Html(
+        string="Addresses to check",
+        compute="_compute_address_warning",
+        help="Addresses that look mistyped or hard-bounced before. You can still send.",
+    )
     queued_move_ids = fields.Many2many(
         "account.move",
         "courier_bulk_send_queued_rel",
@@ -133,6 +138,23 @@ class CourierBulkSend(models.TransientModel):
             wizard.ready_count = len(sendable)
             wizard.skipped_count = len(skipped)
             wizard.skipped_html = self._skipped_table(skipped)
+
+    @api.depends("move_ids")
+    def _compute_address_warning(self):
+        check = self.env["courier.address.check"]
+        intro = _("Check these addresses before sending (you can still send):")
+        for wizard in self:
+            invoices_of = {}
+            for move in self._split(wizard.move_ids)[0]:
+                for partner in self._courier_default_recipients(move):
+                    address = normalize_strict(partner.email)
+                    invoices_of[address] = invoices_of.get(address, move.browse()) | move
+            wizard.address_warning = check._courier_warnings_html(
+                list(invoices_of),
+                intro,
+                where=lambda address, of=invoices_of: ", ".join(of[address].mapped("name")),
+                normalized=True,
+            )
 
     @api.depends("queued_move_ids")
     def _compute_queued_count(self):

@@ -59,6 +59,11 @@ class CourierCompose(models.TransientModel):
         help="Files sent besides the invoice PDF: uploaded here, or already on the invoice.",
     )
     web_url = fields.Char(string="Web document", compute="_compute_web_url")
+    address_warning = fields.Html(
+        string="Addresses to check",
+        compute="_compute_address_warning",
+        help="Addresses that look mistyped or hard-bounced before. You can still send.",
+    )
 
     @api.model
     def default_get(self, fields_list):
@@ -125,6 +130,14 @@ class CourierCompose(models.TransientModel):
         for wizard in self:
             move = wizard.move_id
             wizard.web_url = move.get_base_url() + move.get_portal_url() if move else False
+
+    @api.depends("partner_ids.email", "other_emails")
+    def _compute_address_warning(self):
+        check = self.env["courier.address.check"]
+        intro = _("Check these addresses before sending (you can still send):")
+        for wizard in self:
+            texts = [*wizard.partner_ids.mapped("email"), wizard.other_emails or ""]
+            wizard.address_warning = check._courier_warnings_html(texts, intro)
 
     @api.constrains("other_emails")
     def _check_other_emails(self):
