@@ -382,7 +382,10 @@ class Scenario:
         )
         shown = odoo.transmitted_at()
         assert shown >= accepted.replace(microsecond=0), (shown, accepted)
-        assert shown.strftime("%H:%M:%S") in history_times(browser)[ANNA["email"]]
+        assert odoo.status_time(ANNA["email"]) == shown
+        # On the page, in the user's time zone (UTC): "20:42:05" (18), "8:42 PM" or "20:42" (19).
+        text = history_times(browser)[ANNA["email"]]
+        assert any(shown.strftime(form) in text for form in ("%H:%M", "%-I:%M %p")), text
 
     def check_the_emails(self, odoo: Invoice, subject: str, emails: list[str]) -> None:
         outbox = self.stack.sandbox.outbox
@@ -452,6 +455,15 @@ class Invoice:
             ["status"],
         )
         return str(rows[0]["status"]) if rows else None
+
+    def status_time(self, email: str) -> datetime:
+        [row] = self.admin.execute(
+            "courier.recipient",
+            "search_read",
+            [("move_id", "=", self.invoice_id), ("email", "=", email)],
+            ["status_time"],
+        )
+        return datetime.fromisoformat(row["status_time"]).replace(tzinfo=UTC)
 
     def transmitted_at(self) -> datetime:
         [first] = self.dispatches("transmitted_at")[-1:]
@@ -610,9 +622,11 @@ def history_times(browser: Browser) -> dict[str, str]:
 
 
 def open_status_line(browser: Browser, recipient: str) -> None:
-    browser.click(HISTORY_TAB)
+    history(browser)  # the tab shown
     row = browser.element_with_text(HISTORY_ROWS, recipient)
-    row.find_element("css selector", "td[name=history_status]").click()
+    status = row.find_element("css selector", "td[name=history_status]")
+    browser.driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", status)
+    status.click()
     browser.element(f"{DIALOG} div[name=subject]")
 
 

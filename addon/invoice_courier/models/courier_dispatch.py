@@ -11,12 +11,13 @@ from datetime import timedelta
 from markupsafe import Markup, escape
 from odoo import _, api, fields, models, sql_db
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tools import SQL, html2plaintext
+from odoo.tools import SQL
 
 from ..compat import MODEL_CONSTRAINTS
 from ..tools import contract_args
 from ..tools.courier_status import DISPATCH_FINAL_STATES, DISPATCH_STATES, GAVE_UP_CODE
 from ..tools.courier_time import parse_iso, to_iso
+from ..tools.plain_text import html_to_text
 
 # One claim never returns more than this, whatever the daemon asks: a claim
 # holds row locks and builds base64 payloads in one transaction.
@@ -373,7 +374,7 @@ class CourierDispatch(models.Model):
                 dispatch._courier_mark_failed(
                     {
                         "code": "attachment-denied",
-                        "message": dispatch.move_id._courier_staff_env()._(
+                        "message": dispatch.move_id._courier_staff_env(dispatch.requested_by_id)._(
                             "%(user)s may not read these attachments, so they are not sent: "
                             "%(files)s",
                             user=dispatch.requested_by_id.display_name,
@@ -430,13 +431,15 @@ class CourierDispatch(models.Model):
             ],
             "subject": self.subject,
             "html": self.body_html or "",
-            "text": html2plaintext(self.body_html or ""),
+            "text": html_to_text(self.body_html or ""),
             "attachments": attachments,
             "pdf_pending": not pdf and not self.link_only,
             "link_only": self.link_only,
             "web_url": self.web_url,
             "track_opens": company.courier_track_opens,
             "track_clicks": company.courier_track_clicks,
+            # False: one email per recipient (own message, own tracking, no other address).
+            "one_email_to_all": company.courier_one_email_to_all,
             # What courierd needs to give up on a send (its retry bound): age, last error.
             "queued_at": to_iso(self.queued_at),
             "last_error": self.last_error or False,
@@ -525,9 +528,11 @@ class CourierDispatch(models.Model):
         transmitted = self.sudo().browse()
         test_sent = self.sudo().browse()
         events = []
+        reported = self.sudo().browse()
         for result in contract_args.as_list(self.env, results, "results"):
             outcome, dispatch = self._courier_apply_report(result, events)
             counts[outcome] += 1
+            reported |= dispatch
             if outcome == "transmitted":
                 transmitted |= dispatch
             elif outcome == "test_sent":
@@ -542,17 +547,21 @@ class CourierDispatch(models.Model):
             # one write, one batch of chatter notes.
             self.env["courier.event"].sudo()._courier_store_events(events)
             moves = transmitted.move_id
-            moves.write({"is_move_sent": True})
+            # Untracked: the chatter's note says it, not a technical "Is Move Sent" line.
+            moves.with_context(mail_notrack=True).write({"is_move_sent": True})
             moves._courier_refresh_state()
             notes = defaultdict(list)
             for dispatch in transmitted:
+                accepted = dispatch.recipient_ids.filtered("message_id") or dispatch.recipient_ids
                 notes[dispatch.move_id.id].append(
-                    dispatch.move_id._courier_staff_env()._(
+                    dispatch.move_id._courier_staff_env(dispatch.requested_by_id)._(
                         "Sent to %(addresses)s through Mailjet",
-                        addresses=", ".join(dispatch.recipient_ids.mapped("email")),
+                        addresses=", ".join(accepted.mapped("email")),
                     )
                 )
             moves._courier_log_notes({move_id: " ".join(texts) for move_id, texts in notes.items()})
+        # The open invoice forms reload: a retry or a failure shows too.
+        reported.move_id._courier_notify_changed()
         return counts
 
     @api.model
@@ -580,8 +589,12 @@ class CourierDispatch(models.Model):
             return "ignored", dispatch
         when = parse_iso(result.get("time"))
         if outcome == "transmitted":
-            # Accepted whatever the lease says: the email did go out.
-            events += dispatch._courier_mark_transmitted(result.get("recipients") or [], when)
+            # Accepted whatever the lease says: the email did go out. Shown: when
+            # Mailjet accepted it (`transmitted_at`), else the report's time.
+            when = parse_iso(result.get("transmitted_at"), when)
+            events += dispatch._courier_mark_transmitted(
+                result.get("recipients") or [], when, result.get("refused") or []
+            )
             return "transmitted", dispatch
         if outcome == "test_sent":
             # Mailjet's sandbox mode checked it and sent nothing: no message, no event.
@@ -627,8 +640,13 @@ class CourierDispatch(models.Model):
             return "failed", dispatch
         return "ignored", dispatch
 
-    def _courier_mark_transmitted(self, reported_recipients, when):
-        """Dispatch and recipients as Mailjet accepted them; returns the events to store."""
+    def _courier_mark_transmitted(self, reported_recipients, when, refused=()):
+        """Dispatch and recipients as Mailjet accepted them; returns the events to store.
+
+        `refused`: the recipients whose own email Mailjet refused while it took
+        the others' (one email per recipient); each gets a `blocked` event with
+        Mailjet's reason, so its sender hears of it as of a block.
+        """
         self.ensure_one()
         if not isinstance(reported_recipients, list):
             reported_recipients = []
@@ -659,6 +677,7 @@ class CourierDispatch(models.Model):
                     "detail": item.get("message_href"),
                 }
             )
+        events += self._courier_refused_events(refused, when)
         self.write(
             {
                 "state": "transmitted",
@@ -670,12 +689,38 @@ class CourierDispatch(models.Model):
         )
         return events
 
+    def _courier_refused_events(self, refused, when):
+        """`blocked` events for the recipients Mailjet refused in a transmitted send."""
+        self.ensure_one()
+        if not isinstance(refused, list | tuple):
+            return []
+        ours = {(r.email or "").strip().lower() for r in self.recipient_ids}
+        events = []
+        for item in refused:
+            email = str(item.get("email") or "").strip().lower() if isinstance(item, dict) else ""
+            if email not in ours:
+                continue
+            reason = " ".join(str(part) for part in (item.get("code"), item.get("message")) if part)
+            events.append(
+                {
+                    "dedupe_key": f"refused:{self.custom_id}:{email}",
+                    "type": "blocked",
+                    "time": to_iso(when),
+                    "source": "daemon",
+                    "message_id": None,
+                    "custom_id": self.custom_id,
+                    "email": email,
+                    "detail": reason or False,
+                }
+            )
+        return events
+
     def _courier_log_test_sends(self):
         """One chatter note per invoice saying what was test sent, and that nothing went out."""
         notes = defaultdict(list)
         for dispatch in self:
             notes[dispatch.move_id.id].append(
-                dispatch.move_id._courier_staff_env()._(
+                dispatch.move_id._courier_staff_env(dispatch.requested_by_id)._(
                     "Test send to %(addresses)s: Mailjet's sandbox mode checked the email "
                     "and sent nothing; the invoice is not marked as sent.",
                     addresses=", ".join(dispatch.recipient_ids.mapped("email")),
@@ -688,7 +733,7 @@ class CourierDispatch(models.Model):
 
     def _courier_mark_failed(self, error):
         self.ensure_one()
-        env = self.move_id._courier_staff_env()
+        env = self.move_id._courier_staff_env(self.requested_by_id)
         message = error.get("message") or env._("Mailjet refused the email.")
         self.write(
             {

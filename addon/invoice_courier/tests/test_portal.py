@@ -5,6 +5,8 @@ from odoo.addons.mail.tests.common import mail_new_test_user
 from odoo.fields import Command
 from odoo.tests import tagged
 
+from ..controllers.portal import ODOO_LINK_PREVIEW_AGENT
+
 
 @tagged("post_install", "-at_install")
 class TestPortalView(AccountTestInvoicingHttpCommon):
@@ -81,6 +83,17 @@ class TestPortalView(AccountTestInvoicingHttpCommon):
         self.invoice.invalidate_recordset()
         self.assertEqual(self.invoice.courier_state, "not_sent")
         self.assertFalse(self._viewed_events())
+
+    def test_odoo_link_previews_do_not_count(self):
+        """The editor previews the email's link (Odoo fetches the page): no customer's view."""
+        url = self.invoice.get_portal_url()
+        odoo_18 = {"User-Agent": ODOO_LINK_PREVIEW_AGENT}
+        odoo_19 = {**odoo_18, "Odoo-Link-Preview": "True"}
+        for headers in (odoo_18, odoo_19):
+            self.assertEqual(self.url_open(url, headers=headers).status_code, 200)
+        self.invoice.invalidate_recordset()
+        self.assertFalse(self._viewed_events())
+        self.assertEqual(self.invoice.courier_state, "not_sent")
 
     def test_internal_user_preview_does_not_count(self):
         self.authenticate("courier_accountant", "courier_accountant")

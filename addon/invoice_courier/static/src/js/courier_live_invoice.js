@@ -8,7 +8,7 @@
  * (models/account_move.py, _courier_notify_changed). A form showing that
  * invoice joins the channel "invoice_courier.move_<id>" (the server lets only
  * users who may read the invoice in) and, on the notification, reloads its
- * record: the badge, the Email history and, through the reload, the chatter.
+ * record: the badge, the Email history and the chatter.
  * A form with unsaved changes is left alone; its save reloads it.
  * The same code runs on Odoo 18.0 and 19.0 (same bus service and form API).
  */
@@ -48,7 +48,10 @@ patch(FormController.prototype, {
         if (!root || root.resId !== move_id || (await root.isDirty())) {
             return;
         }
-        // The root's load also tells the chatter to fetch its new messages.
-        await this.model.load();
+        // As a save does: the chatter is told to fetch its messages and activities
+        // again, then the record reloads through the model's mutex (never racing
+        // another load, such as the one that follows a closing dialog).
+        this.onWillLoadRoot(root.config);
+        await root.load();
     },
 });
