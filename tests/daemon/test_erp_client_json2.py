@@ -275,3 +275,20 @@ def test_selector_asks_again_while_odoo_does_not_answer():
     assert selector.explain().startswith("not decided yet: ")
     assert selector.choice().name == "json2"
     assert API_KEY not in selector.explain()
+
+
+def test_selector_never_shows_a_password_in_the_url():
+    def not_served(url: str, db: str, timeout: float) -> bool:
+        return False
+
+    selector = TransportSelector(
+        "auto",
+        url="http://admin:url-secret@erp.example:8069",
+        db="prod",
+        has_password=True,
+        api_key=SecretStr(API_KEY),
+        timeout=5,
+        probe=not_served,
+    )
+    assert "url-secret" not in selector.explain()
+    assert "erp.example:8069" in selector.explain()

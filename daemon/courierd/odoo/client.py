@@ -295,12 +295,13 @@ class ErpClient:
             if exc.status == 401 or exc.name == "odoo.exceptions.AccessDenied":
                 raise ErpUnavailable(
                     f"Odoo refused the API key on database {self._db!r}: {exc.message}",
-                    "check COURIER_ODOO_API_KEY (a key of the Courier daemon user, "
-                    "Preferences > Account Security) and COURIER_ODOO_DB",
+                    "check COURIER_ODOO_API_KEY (a key of the Courier daemon user, made for it "
+                    "by an administrator: docs/odoo-versions.md) and COURIER_ODOO_DB",
                 ) from exc
             if exc.status == 404 and not exc.name:
                 raise ErpUnavailable(
-                    f"Odoo at {self._url} does not serve JSON-2 ({JSON2_PATH}) for database "
+                    f"Odoo at {mask_url(self._url)} does not serve JSON-2 ({JSON2_PATH}) for "
+                    "database "
                     f"{self._db!r}",
                     "JSON-2 needs Odoo 19 or later: check COURIER_ODOO_DB, or set "
                     "COURIER_ODOO_TRANSPORT=auto or jsonrpc for an older Odoo",

@@ -22,7 +22,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from courierd.odoo.json2 import Json2Error, serves_json2
-from courierd.ops.logs import get_logger
+from courierd.ops.logs import get_logger, mask_url
 
 log = get_logger(__name__)
 
@@ -53,6 +53,7 @@ class TransportSelector:
     ) -> None:
         self.setting = setting
         self._url = url
+        self._shown_url = mask_url(url)  # a URL may carry a user and password
         self._db = db
         self._has_password = has_password
         self._has_key = api_key is not None
@@ -76,9 +77,9 @@ class TransportSelector:
             choice, _new = self._get()
         except (OSError, Json2Error) as exc:
             return (
-                f"not decided yet: COURIER_ODOO_TRANSPORT=auto and Odoo at {self._url} did not "
-                f"answer ({exc}); courierd will use json2 if it serves JSON-2 (/json/2), "
-                f"else jsonrpc"
+                f"not decided yet: COURIER_ODOO_TRANSPORT=auto and Odoo at {self._shown_url} "
+                f"did not answer ({exc}); courierd will use json2 if it serves JSON-2 "
+                f"(/json/2), else jsonrpc"
             )
         return f"{choice.name}: {choice.reason}"
 
@@ -107,12 +108,12 @@ class TransportSelector:
         if self._probe(self._url, self._db, self._timeout):
             return TransportChoice(
                 "json2",
-                f"COURIER_ODOO_TRANSPORT=auto, Odoo at {self._url} serves JSON-2 (/json/2) for "
-                f"database {self._db!r} and COURIER_ODOO_API_KEY is set",
+                f"COURIER_ODOO_TRANSPORT=auto, Odoo at {self._shown_url} serves JSON-2 "
+                f"(/json/2) for database {self._db!r} and COURIER_ODOO_API_KEY is set",
             )
         return TransportChoice(
             "jsonrpc",
-            f"COURIER_ODOO_TRANSPORT=auto and Odoo at {self._url} does not serve JSON-2 for "
+            f"COURIER_ODOO_TRANSPORT=auto and Odoo at {self._shown_url} does not serve JSON-2 for "
             f"database {self._db!r} (Odoo 18 or older, or no such database): JSON-RPC "
             f"(/jsonrpc) {self._login()}",
         )
