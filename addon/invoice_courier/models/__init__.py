@@ -9,7 +9,6 @@ from . import (  # noqa: F401
     courier_mail_domain,
     courier_recipient,
     courier_send_base,
-    ir_actions_report,
     ir_websocket,
     payment_transaction,
     res_company,

@@ -174,8 +174,7 @@ class AccountMove(models.Model):
         self.ensure_one()
         move = self.sudo()
         if not move.invoice_pdf_report_id:
-            # courier_render: a shorter wkhtmltopdf wait (models/ir_actions_report.py).
-            sender = self.env["account.move.send"].sudo().with_context(courier_render=True)
+            sender = self.env["account.move.send"].sudo()
             was_sent = move.is_move_sent
             invoice_data = sender._get_default_sending_settings(move, sending_methods=[])
             sender._generate_invoice_documents({move: invoice_data})
@@ -202,7 +201,7 @@ class AccountMove(models.Model):
         raised: the caller then renders each invoice still without a PDF alone
         (`_courier_ensure_pdf`), so one bad invoice fails only itself.
         """
-        sender = self.env["account.move.send"].sudo().with_context(courier_render=True)
+        sender = self.env["account.move.send"].sudo()
         for company, moves in self.sudo().grouped("company_id").items():
             todo = moves.filtered(lambda move: not move.invoice_pdf_report_id)
             if len(todo) < 2:

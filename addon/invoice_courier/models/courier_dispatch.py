@@ -26,9 +26,6 @@ DEFAULT_RETRY_SECONDS = 60
 # PostgreSQL channel a waiting claim listens on: NOTIFY'd by every transaction that
 # queues a send (delivered when it commits, never when it rolls back).
 QUEUED_CHANNEL = "invoice_courier_queued"
-# Writes of the addon's own invoice fields (email status, sent flag) touch no
-# journal line: account.move.write need not resynchronise or re-check them.
-NO_LINE_SYNC = {"skip_invoice_sync": True, "check_move_validity": False}
 
 
 class CourierDispatch(models.Model):
@@ -549,10 +546,7 @@ class CourierDispatch(models.Model):
             # Effects shared by the batch go out together: one event insert,
             # one write, one batch of chatter notes.
             self.env["courier.event"].sudo()._courier_store_events(events)
-            # Neither the sent flag nor the email status touches the journal lines:
-            # account.move.write's line synchronisation and balance check (about
-            # 100 ms an invoice) are skipped.
-            moves = transmitted.move_id.with_context(**NO_LINE_SYNC)
+            moves = transmitted.move_id
             # Untracked: the chatter's note says it, not a technical "Is Move Sent" line.
             moves.with_context(mail_notrack=True).write({"is_move_sent": True})
             moves._courier_refresh_state()

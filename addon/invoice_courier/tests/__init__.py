@@ -13,7 +13,6 @@ from . import (  # noqa: F401
     test_odoo_versions,
     test_portal,
     test_ranking,
-    test_render_delay,
     test_report_outcomes,
     test_sender_experience,
     test_tracking_order,
