@@ -17,6 +17,13 @@ in a fresh database and serve it, threaded; that takes a few minutes):
    reports them. Measured: from the click to the last dispatch transmitted.
    courierd's RPC calls are counted by a loopback proxy in front of Odoo, its
    peak RSS sampled with psutil.
+3. The render limit, on each Odoo courierd runs against: BENCH_COUNT other
+   invoices' dispatches claimed at once (as admin), then nothing but
+   courier_render_pdfs calls, BENCH_PDF_BATCH invoices a call, for each
+   BENCH_RENDER_CONCURRENCY calls side by side; the best rate is the machine's
+   render limit, and each courierd row is printed as a share of it.
+4. Link only (the company's "Send the link only"): BENCH_LINK_COUNT other invoices
+   sent by courierd as in 2, no PDF rendered; printed against Odoo's own Send.
 
     .venv/bin/python -m pytest -p tests.support.odoo bench/odoo_vs_courier.py -q -s
 
@@ -26,6 +33,8 @@ BENCH_COUNT (default 80) invoices per measurement; BENCH_CONCURRENCY (default
 server, N > 0 a second odoo-bin with --workers=N started on the same database;
 BENCH_PDF_BATCH (default "1") the COURIER_PDF_BATCH_SIZE values to try with each
 (1: one invoice per courier_render_pdf call; N: N per courier_render_pdfs call).
+BENCH_RENDER_CONCURRENCY (default "2,4") the parallel render calls of the render
+limit; BENCH_LINK_COUNT (default 500) the invoices of the link-only run (0: none).
 Without an Odoo 18 it skips with one line, like the tests.
 """
 
@@ -34,6 +43,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import queue
 import shutil
 import socketserver
 import subprocess
@@ -42,6 +52,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -60,8 +71,9 @@ from send_throughput import (
     start_sandbox,
 )
 
-from tests.support.odoo import OdooServer
+from tests.support.odoo import ADMIN_LOGIN, ADMIN_PASSWORD, OdooServer
 from tests.support.processes import artifact_path, http_get, wait_until
+from tools.odoo_local import rpc_login
 
 ODOO_MEASURED_IN_DESIGN = 41.0  # invoices per minute, DESIGN.md "Speed facts"
 TARGET_FACTOR = 10.0
@@ -250,6 +262,7 @@ class OdooFigures:
     documents_seconds: float  # click -> every PDF made and email queued
     seconds: float  # click -> last email received by the SMTP sink
     cron_runs: int
+    load: str = ""
 
     @property
     def per_minute(self) -> float:
@@ -341,6 +354,9 @@ class CourierFigures:
     rpc_calls: Counter[str]
     peak_rss_bytes: int
     send_calls: int
+    click_seconds: float = 0.0  # the bulk send's own time, within `seconds`
+    load: str = ""
+    paired_limit: RenderLimit | None = None  # the render limit measured right before
 
     @property
     def per_minute(self) -> float:
@@ -358,10 +374,12 @@ def measure_courier(
     concurrency: int,
     odoo_workers: int,
     pdf_batch: int = 1,
+    link_only: bool = False,
 ) -> CourierFigures:
     admin = server.admin()
-    label = f"courier c{concurrency} b{pdf_batch}"
+    label = f"courier c{concurrency} b{pdf_batch}" + (" link" if link_only else "")
     move_ids = _post_invoices(admin, server.customer_id, count, label)
+    company_id = admin.env.user.company_id.id
     workdir = Path(tempfile.mkdtemp(prefix="courier-vs-odoo-"))
     proxy = RpcCounter(int(odoo_url.rsplit(":", 1)[1]))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("COURIER_")}
@@ -388,12 +406,15 @@ def measure_courier(
         sampler.start()
         try:
             proxy.take()  # the start's login and version calls are not per dispatch
+            if link_only:
+                admin.execute("res.company", "write", [company_id], {"courier_link_only": True})
             started = time.monotonic()
             # The user's click: the addon's bulk send on the selected invoices.
             wizard_id = admin.execute(
                 "courier.bulk.send", "create", {"move_ids": [(6, 0, move_ids)]}
             )
             admin.execute("courier.bulk.send", "action_send", [wizard_id])
+            clicked = time.monotonic()
             mine = [("move_id", "in", move_ids)]
             done = [*mine, ("state", "in", list(FINAL_STATES))]
             while admin.execute("courier.dispatch", "search_count", done) < count:
@@ -407,6 +428,8 @@ def measure_courier(
                 "courier.dispatch", "search_count", [*mine, ("state", "=", "transmitted")]
             )
         finally:
+            if link_only:
+                admin.execute("res.company", "write", [company_id], {"courier_link_only": False})
             _stop(daemon)
             peak = sampler.stop()
         calls = proxy.take()
@@ -418,14 +441,76 @@ def measure_courier(
     return CourierFigures(
         count=count,
         concurrency=concurrency,
-        pdf_batch=pdf_batch,
+        pdf_batch=pdf_batch if not link_only else 0,
         odoo_workers=odoo_workers,
         transmitted=transmitted,
         seconds=finished - started,
+        click_seconds=clicked - started,
         rpc_calls=calls,
         peak_rss_bytes=peak,
         send_calls=int(stats.get("send_calls", 0)),
     )
+
+
+@dataclass
+class RenderLimit:
+    count: int
+    batch: int
+    concurrency: int
+    odoo_workers: int
+    seconds: float
+    load: str
+
+    @property
+    def per_minute(self) -> float:
+        return _minutes_rate(self.count, self.seconds)
+
+
+def measure_render_limit(
+    server: OdooServer, odoo_url: str, count: int, batch: int, concurrency: int, workers: int
+) -> RenderLimit:
+    """Invoices per minute when Odoo does nothing but render PDFs, `concurrency` calls of
+    `batch` invoices side by side: `count` dispatches claimed at once, rendered, given up."""
+    admin = server.admin()
+    move_ids = _post_invoices(admin, server.customer_id, count, f"render c{concurrency}")
+    wizard_id = admin.execute("courier.bulk.send", "create", {"move_ids": [(6, 0, move_ids)]})
+    admin.execute("courier.bulk.send", "action_send", [wizard_id])
+    claimed = []
+    while batch_claimed := admin.execute(
+        "courier.dispatch", "courier_claim", "bench-render-limit", 200, 3600
+    ):
+        claimed += batch_claimed
+    ids = [d["id"] for d in claimed]
+    groups = [ids[i : i + batch] for i in range(0, len(ids), batch)]
+    # Logged in before the clock starts; a render call takes whichever is free.
+    connections: queue.Queue[Any] = queue.Queue()
+    for _ in range(concurrency):
+        connections.put(rpc_login(odoo_url, server.db, ADMIN_LOGIN, ADMIN_PASSWORD))
+
+    def render(group: list[int]) -> int:
+        odoo = connections.get()
+        try:
+            answer = odoo.execute("courier.dispatch", "courier_render_pdfs", group)
+        finally:
+            connections.put(odoo)
+        return sum(1 for value in answer.values() if "base64" in value)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        started = time.monotonic()
+        rendered = sum(pool.map(render, groups))
+        seconds = time.monotonic() - started
+    admin.execute(
+        "courier.dispatch",
+        "courier_report",
+        [
+            {"id": d["id"], "custom_id": d["custom_id"], "outcome": "failed",
+             "error": {"code": "bench", "message": "render-limit benchmark"}}
+            for d in claimed
+        ],
+    )  # fmt: skip
+    if rendered != len(ids):
+        raise AssertionError(f"render limit: {rendered}/{len(ids)} PDFs rendered")
+    return RenderLimit(len(ids), batch, concurrency, workers, seconds, _load())
 
 
 @contextmanager
@@ -480,7 +565,9 @@ def odoo_with_workers(server: OdooServer, workers: int) -> Iterator[str]:
 # ------------------------------------------------------------------ report
 
 
-def print_figures(odoo: OdooFigures, runs: list[CourierFigures]) -> None:
+def print_figures(
+    odoo: OdooFigures, runs: list[CourierFigures], limits: dict[int, RenderLimit]
+) -> None:
     target = TARGET_FACTOR * odoo.per_minute
     print()
     print(f"Odoo 18 own batch Send vs invoice_courier, {odoo.count} invoices each, same database")
@@ -488,31 +575,71 @@ def print_figures(odoo: OdooFigures, runs: list[CourierFigures]) -> None:
         f"  Odoo's own Send: {odoo.per_minute:.1f} invoices/min end to end "
         f"({odoo.seconds:.1f} s from the click to the last of {odoo.emails} emails at the "
         f"SMTP sink; PDFs made and emails queued after {odoo.documents_seconds:.1f} s, "
-        f"{odoo.cron_runs} cron runs; DESIGN.md measured about {ODOO_MEASURED_IN_DESIGN:.0f})"
+        f"{odoo.cron_runs} cron runs; DESIGN.md measured about {ODOO_MEASURED_IN_DESIGN:.0f}; "
+        f"{odoo.load})"
     )
-    print(f"  target for invoice_courier: {TARGET_FACTOR:.0f}x = {target:.0f} invoices/min")
-    header = f"  {'PDF conc.':>9} {'batch':>5} {'Odoo':>10} {'seconds':>8} {'per min':>8}"
-    print(header + f" {'ratio':>6} {'RPC/disp.':>9} {'RSS MB':>7} {'Send calls':>10}")
-    for run in runs:
-        server = "threaded" if run.odoo_workers == 0 else f"{run.odoo_workers} workers"
-        ratio = run.per_minute / odoo.per_minute if odoo.per_minute else 0.0
+    for workers, limit in limits.items():
         print(
-            f"  {run.concurrency:>9} {run.pdf_batch:>5} {server:>10} {run.seconds:>8.1f} "
-            f"{run.per_minute:>8.1f} "
-            f"{ratio:>5.1f}x {run.rpc_per_dispatch:>9.2f} {run.peak_rss_bytes / 2**20:>7.1f} "
-            f"{run.send_calls:>10}"
+            f"  render limit, Odoo {_server(workers)}: {limit.per_minute:.1f} invoices/min "
+            f"(only courier_render_pdfs, {limit.concurrency} calls of {limit.batch} side by "
+            f"side, {limit.count} invoices in {limit.seconds:.1f} s; {limit.load})"
         )
+    print(f"  target for invoice_courier: {TARGET_FACTOR:.0f}x = {target:.0f} invoices/min")
+    header = f"  {'PDF conc.':>9} {'batch':>5} {'Odoo':>10} {'count':>5} {'seconds':>8}"
+    print(
+        header + f" {'per min':>8} {'ratio':>6} {'of limit':>8} {'RPC/disp.':>9} {'RSS MB':>7}"
+        f" {'Send calls':>10}  load average"
+    )
+    for run in runs:
+        ratio = run.per_minute / odoo.per_minute if odoo.per_minute else 0.0
+        limit = run.paired_limit
+        share = (
+            f"{100 * run.per_minute / limit.per_minute:>7.0f}%"
+            if limit and run.pdf_batch
+            else f"{'link':>8}"
+        )
+        batch = run.pdf_batch or "link"
+        print(
+            f"  {run.concurrency:>9} {batch:>5} {_server(run.odoo_workers):>10} {run.count:>5} "
+            f"{run.seconds:>8.1f} {run.per_minute:>8.1f} {ratio:>5.1f}x {share} "
+            f"{run.rpc_per_dispatch:>9.2f} {run.peak_rss_bytes / 2**20:>7.1f} "
+            f"{run.send_calls:>10}  {run.load}"
+        )
+        print(f"    of which the click (the bulk send queuing them): {run.click_seconds:.1f} s")
+        if limit and run.pdf_batch:
+            print(
+                f"    render limit measured just before: {limit.per_minute:.1f}/min "
+                f"({limit.concurrency} calls of {limit.batch}; {limit.load})"
+            )
         if run.transmitted != run.count:
             print(f"    only {run.transmitted}/{run.count} transmitted")
         calls = ", ".join(f"{name} {n}" for name, n in sorted(run.rpc_calls.items()))
         print(f"    RPC calls: {calls}")
-    best = max(runs, key=lambda r: r.per_minute)
-    print(
-        f"  best: {best.per_minute:.1f}/min = {best.per_minute / odoo.per_minute:.1f}x Odoo's "
-        f"own Send (COURIER_PDF_CONCURRENCY={best.concurrency}, "
-        f"COURIER_PDF_BATCH_SIZE={best.pdf_batch}, Odoo "
-        f"{'threaded' if best.odoo_workers == 0 else f'--workers={best.odoo_workers}'})"
-    )
+    rendered = [run for run in runs if run.pdf_batch]
+    if rendered:
+        best = max(rendered, key=lambda r: r.per_minute)
+        print(
+            f"  best with PDFs: {best.per_minute:.1f}/min = "
+            f"{best.per_minute / odoo.per_minute:.1f}x Odoo's own Send"
+            + (
+                f", {100 * best.per_minute / best.paired_limit.per_minute:.0f}% of the render "
+                "limit measured just before it"
+                if best.paired_limit
+                else ""
+            )
+            + f" (COURIER_PDF_CONCURRENCY={best.concurrency}, "
+            f"COURIER_PDF_BATCH_SIZE={best.pdf_batch}, Odoo {_server(best.odoo_workers)})"
+        )
+    for run in runs:
+        if not run.pdf_batch:
+            print(
+                f"  link only: {run.per_minute:.1f}/min = {run.per_minute / odoo.per_minute:.1f}x "
+                f"Odoo's own Send (aim: 20x), Odoo {_server(run.odoo_workers)}"
+            )
+
+
+def _server(workers: int) -> str:
+    return "threaded" if workers == 0 else f"{workers} workers"
 
 
 @pytest.mark.timeout(3 * 3600)
@@ -520,25 +647,68 @@ def test_odoo_send_vs_courier(odoo_server: OdooServer) -> None:
     count = int(os.environ.get("BENCH_COUNT", "80"))
     concurrencies = _int_list("BENCH_CONCURRENCY", "4,8,12")
     batches = _int_list("BENCH_PDF_BATCH", "1")
+    render_concurrencies = _int_list("BENCH_RENDER_CONCURRENCY", "2,4")
+    link_count = int(os.environ.get("BENCH_LINK_COUNT", "500"))
     # Warm up first (report assets compiled, workers loaded): neither side pays for it.
     measure_courier(odoo_server, odoo_server.url, WARM_UP_COUNT, max(concurrencies), 0)
     odoo = measure_odoo_send(odoo_server, count)
+    odoo.load = _load()
     print(
-        f"\nOdoo's own Send: {odoo.per_minute:.1f}/min ({odoo.seconds:.1f} s, {_load()})",
+        f"\nOdoo's own Send: {odoo.per_minute:.1f}/min ({odoo.seconds:.1f} s, {odoo.load})",
         flush=True,
     )
     runs = []
+    limits: dict[int, RenderLimit] = {}
     for workers in _int_list("BENCH_ODOO_WORKERS", "0"):
         with odoo_with_workers(odoo_server, workers) as url:
             if workers:
                 measure_courier(odoo_server, url, WARM_UP_COUNT, max(concurrencies), workers)
+            for render_concurrency in render_concurrencies:
+                limit = measure_render_limit(
+                    odoo_server, url, count, max(batches), render_concurrency, workers
+                )
+                print(
+                    f"render limit c={render_concurrency} batch={limit.batch} "
+                    f"workers={workers}: {limit.per_minute:.1f}/min ({limit.seconds:.1f} s, "
+                    f"{limit.load})",
+                    flush=True,
+                )
+                if workers not in limits or limit.per_minute > limits[workers].per_minute:
+                    limits[workers] = limit
+            best = limits[workers].concurrency if workers in limits else None
             for concurrency in concurrencies:
                 for batch in batches:
+                    # The machine is shared: the render limit is measured again right
+                    # before each run, under the same load, and the run compared with it.
+                    paired = (
+                        measure_render_limit(odoo_server, url, count, batch, best, workers)
+                        if best
+                        else None
+                    )
                     run = measure_courier(odoo_server, url, count, concurrency, workers, batch)
+                    run.load = _load()
+                    run.paired_limit = paired
                     runs.append(run)
                     print(
                         f"courierd c={concurrency} batch={batch} workers={workers}: "
-                        f"{run.per_minute:.1f}/min ({run.seconds:.1f} s, {_load()})",
+                        f"{run.per_minute:.1f}/min ({run.seconds:.1f} s, {run.load})"
+                        + (
+                            f"; render limit just before: {paired.per_minute:.1f}/min "
+                            f"({paired.load})"
+                            if paired
+                            else ""
+                        ),
                         flush=True,
                     )
-    print_figures(odoo, runs)
+            if link_count:
+                run = measure_courier(
+                    odoo_server, url, link_count, max(concurrencies), workers, link_only=True
+                )
+                run.load = _load()
+                runs.append(run)
+                print(
+                    f"courierd link only workers={workers}: {run.per_minute:.1f}/min "
+                    f"({run.seconds:.1f} s, {run.load})",
+                    flush=True,
+                )
+    print_figures(odoo, runs, limits)
