@@ -225,6 +225,7 @@ class SendLoop:
             self._claim_ahead(batch)
             results = self.process(batch)
             self._observe_lag(batch, time.monotonic() - started)
+            results += self._hand_back_ahead()
             self.record(results)
             self.metrics.batch_seconds.observe(time.monotonic() - started)
             self._on_status(self._summary(results))
